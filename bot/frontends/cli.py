@@ -1,0 +1,200 @@
+"""``python -m bot`` / ``allybot``: the command line, a thin layer over the answer service.
+
+Exit codes: 0 done, 1 the knowledge base has problems (``kb check``), 2 a usage
+or set-up mistake, always explained in one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from bot.config import PROJECT_ROOT, Settings, SettingsError, load_settings
+from bot.frontends.console import Console
+from bot.frontends.terminal import render_answer
+from bot.knowledge.loader import KnowledgeError, load_knowledge
+from bot.knowledge.stats import compute_stats
+from bot.service import AnswerService, QuerySource
+
+DEFAULT_SEEDS_DIR = PROJECT_ROOT.parent / "shared" / "seeds"
+log = logging.getLogger("allybot")
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{message} (see {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="allybot", description="Answers NATO alliance-policy questions from a curated knowledge base."
+    )
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    def with_knowledge(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--knowledge", type=Path, metavar="DIR", help="knowledge-base folder (default: setting)")
+        sub.add_argument("--db", type=Path, metavar="PATH", help="query-log SQLite file (default: setting)")
+        sub.add_argument("--no-log", action="store_true", help="do not record questions in the query log")
+        return sub
+
+    with_knowledge(commands.add_parser("run", help="the Discord bot, or the console when no token is set"))
+    with_knowledge(commands.add_parser("console", help="ask questions in the terminal (reads stdin)"))
+    ask = with_knowledge(commands.add_parser("ask", help="answer one question, or one per line with --batch"))
+    ask.add_argument("question", nargs="?", help="the question (quote it)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument("--batch", metavar="FILE", help="read one question per line from FILE ('-' for stdin)")
+
+    kb = commands.add_parser("kb", help="knowledge-base tools").add_subparsers(dest="kb_command", parser_class=_Parser)
+    kb.required = True
+    check = kb.add_parser("check", help="validate the knowledge base; exit 1 with every problem")
+    check.add_argument("directory", nargs="?", type=Path)
+    stats = kb.add_parser("stats", help="coverage by category and source, phrasings per entry")
+    stats.add_argument("directory", nargs="?", type=Path)
+    stats.add_argument(
+        "--seeds",
+        type=Path,
+        default=DEFAULT_SEEDS_DIR,
+        metavar="DIR",
+        help="folder of seed articles, to list uncited section headings",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+    sys.stdin.reconfigure(errors="replace")  # type: ignore[union-attr]
+    try:
+        args = build_parser().parse_args(argv)
+        settings = load_settings()
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return _dispatch(args, settings)
+    except (UserError, SettingsError) as error:
+        print(f"allybot: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "kb":
+        return _kb_check(args, settings) if args.kb_command == "check" else _kb_stats(args, settings)
+    if args.command == "ask":
+        return _ask(args, _service(args, settings))
+    if args.command == "console":
+        return Console(_service(args, settings), sys.stdout, interactive=sys.stdin.isatty()).run(sys.stdin)
+    return _run(args, settings)
+
+
+def _service(args: argparse.Namespace, settings: Settings) -> AnswerService:
+    directory = args.knowledge or settings.knowledge_dir
+    try:
+        return AnswerService(load_knowledge(directory), settings.thresholds)
+    except KnowledgeError as error:
+        first = error.problems[0]
+        more = (
+            f" (and {len(error.problems) - 1} more; run: allybot kb check {directory})"
+            if len(error.problems) > 1
+            else ""
+        )
+        raise UserError(f"cannot load the knowledge base: {first}{more}") from error
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.discord_token:
+        raise UserError("the Discord front end is not part of this build yet; unset DISCORD_TOKEN to use the console")
+    if not sys.stdin.isatty():
+        raise UserError(
+            "no DISCORD_TOKEN is set and input is not a terminal: set DISCORD_TOKEN to run the "
+            "Discord bot, or use 'allybot console' to answer questions read from stdin"
+        )
+    service = _service(args, settings)
+    print(f"No DISCORD_TOKEN set: starting the offline console on {service.knowledge.directory}.", file=sys.stderr)
+    return Console(service, sys.stdout, interactive=True).run(sys.stdin)
+
+
+def _ask(args: argparse.Namespace, service: AnswerService) -> int:
+    if args.batch is not None and args.question is not None:
+        raise UserError("give either a question or --batch FILE, not both")
+    if args.batch is None:
+        if args.question is None or not args.question.strip():
+            raise UserError('the question is empty: allybot ask "what is article 5?"')
+        _print_answers([args.question], service, json_lines=args.json)
+        return 0
+    if args.batch == "-":
+        _print_answers(_lines(sys.stdin), service, json_lines=args.json)
+        return 0
+    try:
+        with open(args.batch, encoding="utf-8", errors="replace") as batch:
+            _print_answers(_lines(batch), service, json_lines=args.json)
+    except OSError as error:
+        raise UserError(f"cannot read {args.batch}: {error.strerror or error}") from error
+    return 0
+
+
+def _lines(stream: TextIO) -> Iterable[str]:
+    return (line.rstrip("\r\n") for line in stream)
+
+
+def _print_answers(questions: Iterable[str], service: AnswerService, *, json_lines: bool) -> None:
+    for question in questions:
+        answer = service.answer(question, source=QuerySource.CLI)
+        if json_lines:
+            print(json.dumps(answer.as_dict(), ensure_ascii=False), flush=True)
+        else:
+            print(render_answer(answer, service.knowledge) + "\n", flush=True)
+
+
+def _kb_check(args: argparse.Namespace, settings: Settings) -> int:
+    directory = args.directory or settings.knowledge_dir
+    try:
+        knowledge = load_knowledge(directory)
+    except KnowledgeError as error:
+        print(f"{len(error.problems)} problem(s) in {directory}:")
+        for problem in error.problems:
+            print(f"  {problem}")
+        return 1
+    glossary = knowledge.glossary
+    print(
+        f"{directory}: OK, {len(knowledge)} entries in {len(knowledge.categories)} categories, "
+        f"{len(glossary.acronyms)} acronyms, {len(glossary.synonyms)} synonyms (version {knowledge.version})"
+    )
+    return 0
+
+
+def _kb_stats(args: argparse.Namespace, settings: Settings) -> int:
+    directory = args.directory or settings.knowledge_dir
+    try:
+        knowledge = load_knowledge(directory)
+    except KnowledgeError as error:
+        raise UserError(
+            f"the knowledge base has {len(error.problems)} problem(s); run: allybot kb check {directory}"
+        ) from error
+    stats = compute_stats(knowledge, args.seeds)
+    print(f"{stats.entries} entries, phrasings per entry: min {stats.phrasings_min}, median {stats.phrasings_median:g}")
+    print("\nEntries per category:")
+    for category, count in stats.per_category.items():
+        print(f"  {count:4}  {category}")
+    print("\nEntries citing each source document:")
+    for file, count in stats.per_source_file.items():
+        print(f"  {count:4}  {file}")
+    if not stats.seeds_read:
+        print(f"\nSeed articles not found in {args.seeds}; pass --seeds DIR to check section coverage.")
+        return 0
+    print(f"\nSeed section headings no entry cites: {len(stats.uncited_headings)}")
+    for heading in stats.uncited_headings:
+        print(f"  {heading.file}:{heading.line}  {heading.text}")
+    if stats.unknown_citations:
+        print(f"\nCited sections that are not headings of the cited seed: {len(stats.unknown_citations)}")
+        for entry_id, source in stats.unknown_citations:
+            print(f"  [{entry_id}] {source}")
+    return 0

@@ -1,0 +1,408 @@
+"""Load and validate a knowledge-base folder, reporting every problem at once.
+
+A curator fixing a broken edit wants the whole list, each with file, line and
+entry id, not one error per run. So validation never stops at the first
+problem: it collects :class:`Problem` objects and raises :class:`KnowledgeError`
+with all of them if there is any. YAML is parsed with a loader that remembers
+the line of every mapping, key and list item, which is what makes
+"alliance.yaml:42 [article-5]: ..." possible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.knowledge.model import Acronym, Category, Entry, Glossary, KnowledgeBase, Source
+from bot.matching.normalize import Normalizer
+
+CATEGORIES_FILE = "categories.yaml"
+GLOSSARY_FILE = "glossary.yaml"
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+# Limits follow Discord: titles become autocomplete choice names (100 chars),
+# summaries become embed descriptions (well under 4096, leaving room for the rest).
+MAX_ID = 64
+MAX_TITLE = 100
+MAX_SUMMARY = 1500
+MAX_QUESTION = 300
+MAX_ALIAS = 100
+MAX_KEYWORD = 50
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Problem:
+    """One thing wrong with the knowledge base, located as precisely as the YAML allows."""
+
+    file: str
+    line: int
+    entry_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where} [{self.entry_id}]: {self.message}" if self.entry_id else f"{where}: {self.message}"
+
+
+class KnowledgeError(Exception):
+    """The knowledge base is invalid; ``problems`` lists everything found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the knowledge base")
+
+
+# --- YAML with line numbers -------------------------------------------------------------------
+
+
+class _Mapping(dict):
+    line: int = 0
+    key_lines: dict[Any, int]
+    duplicate_keys: list[tuple[Any, int]]
+
+
+class _Sequence(list):
+    line: int = 0
+    item_lines: list[int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that records where each mapping, key and list item starts."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
+    mapping = _Mapping()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines, mapping.duplicate_keys = {}, []
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            raise yaml.constructor.ConstructorError(None, None, "a key must be plain text", key_node.start_mark)
+        if key in mapping:
+            mapping.duplicate_keys.append((key, line))
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.key_lines[key] = line
+    return mapping
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _Sequence:
+    sequence = _Sequence(loader.construct_object(item, deep=True) for item in node.value)
+    sequence.line = node.start_mark.line + 1
+    sequence.item_lines = [item.start_mark.line + 1 for item in node.value]
+    return sequence
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def _line_of(container: Any, key: Any = None) -> int:
+    if key is not None and isinstance(container, _Mapping):
+        return container.key_lines.get(key, container.line)
+    return getattr(container, "line", 0)
+
+
+# --- reading files ------------------------------------------------------------------------------
+
+
+class _Collector:
+    """Problems for one file; knows which file and entry it is talking about."""
+
+    def __init__(self, problems: list[Problem], file: str) -> None:
+        self._problems, self.file = problems, file
+
+    def add(self, line: int, message: str, entry_id: str | None = None) -> None:
+        self._problems.append(Problem(self.file, line, entry_id, message))
+
+
+_UNREADABLE = object()  # _parse's answer for a file whose problem is already reported
+
+
+def _parse(path: Path, report: _Collector) -> Any:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        report.add(line, f"not valid UTF-8 (byte {error.start}): save the file as UTF-8")
+        return _UNREADABLE
+    except OSError as error:
+        report.add(0, f"cannot read file: {error.strerror or error}")
+        return _UNREADABLE
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass: no arbitrary objects
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        reason = getattr(error, "problem", None) or str(error)
+        report.add(mark.line + 1 if mark else 0, f"YAML syntax error: {reason}")
+        return _UNREADABLE
+
+
+def _top_level(data: Any, key: str, report: _Collector) -> list | None:
+    """The list under the file's single top-level ``key``, or None after reporting why not."""
+    if data is None:
+        report.add(0, f"the file is empty: expected a top-level '{key}:' list")
+        return None
+    if not isinstance(data, dict):
+        report.add(_line_of(data), f"expected a mapping with a top-level '{key}:' list")
+        return None
+    for unknown in sorted(set(data) - {key}, key=str):
+        report.add(_line_of(data, unknown), f"unknown top-level key '{unknown}' (expected only '{key}')")
+    items = data.get(key)
+    if not isinstance(items, list):
+        report.add(_line_of(data, key), f"'{key}' must be a list")
+        return None
+    return items
+
+
+# --- field checks -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    kind: str  # "text", "texts" or "sources"
+    required: bool
+    max_length: int = 0
+
+
+_ENTRY_FIELDS = {
+    f.name: f
+    for f in (
+        _Field("id", "text", True, MAX_ID),
+        _Field("title", "text", True, MAX_TITLE),
+        _Field("category", "text", True, MAX_ID),
+        _Field("summary", "text", True, MAX_SUMMARY),
+        _Field("questions", "texts", False, MAX_QUESTION),
+        _Field("aliases", "texts", False, MAX_ALIAS),
+        _Field("keywords", "texts", False, MAX_KEYWORD),
+        _Field("related", "texts", False, MAX_ID),
+        _Field("sources", "sources", True),
+    )
+}
+
+
+def _check_text(value: Any, where: str, line: int, max_length: int, report: Callable[[int, str], None]) -> str:
+    if not isinstance(value, str):
+        hint = " (quote it)" if isinstance(value, int | float | bool) else ""
+        report(line, f"{where} must be text, not {type(value).__name__}{hint}")
+        return ""
+    text = value.strip()
+    if not text:
+        report(line, f"{where} is empty")
+    elif len(text) > max_length:
+        report(line, f"{where} is {len(text)} characters long; the limit is {max_length}")
+    return text
+
+
+def _check_texts(value: Any, name: str, line: int, max_length: int, report: Callable[[int, str], None]) -> tuple:
+    if not isinstance(value, list):
+        report(line, f"{name} must be a list of text")
+        return ()
+    lines = getattr(value, "item_lines", [line] * len(value))
+    texts = (
+        _check_text(v, f"{name} item", item_line, max_length, report) for v, item_line in zip(value, lines, strict=True)
+    )
+    return tuple(t for t in texts if t)
+
+
+def _check_sources(value: Any, line: int, report: Callable[[int, str], None]) -> tuple[Source, ...]:
+    if not isinstance(value, list) or not value:
+        report(line, "sources must be a non-empty list of {file, section}")
+        return ()
+    sources = []
+    for item in value:
+        item_line = _line_of(item) or line
+        if not isinstance(item, dict):
+            report(item_line, "each source must be a mapping with 'file' and 'section'")
+            continue
+        for unknown in sorted(set(item) - {"file", "section"}, key=str):
+            report(_line_of(item, unknown), f"unknown key '{unknown}' in a source")
+        file = _check_text(item.get("file"), "source file", item_line, 200, report)
+        section = _check_text(item.get("section"), "source section", item_line, 300, report)
+        if file and section:
+            sources.append(Source(file, section))
+    return tuple(sources)
+
+
+def _build_entry(raw: Any, report: _Collector) -> Entry | None:
+    if not isinstance(raw, dict):
+        report.add(_line_of(raw), "each entry must be a mapping of fields")
+        return None
+    entry_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+
+    def complain(line: int, message: str) -> None:
+        report.add(line, message, entry_id)
+
+    for key, line in getattr(raw, "duplicate_keys", []):
+        complain(line, f"field '{key}' appears twice")
+    for unknown in sorted(set(raw) - set(_ENTRY_FIELDS), key=str):
+        complain(_line_of(raw, unknown), f"unknown field '{unknown}'")
+    values: dict[str, Any] = {}
+    for spec in _ENTRY_FIELDS.values():
+        line = _line_of(raw, spec.name)
+        if raw.get(spec.name) is None:
+            if spec.required:
+                complain(_line_of(raw), f"missing required field '{spec.name}'")
+            continue
+        if spec.kind == "text":
+            values[spec.name] = _check_text(raw[spec.name], spec.name, line, spec.max_length, complain)
+        elif spec.kind == "texts":
+            values[spec.name] = _check_texts(raw[spec.name], spec.name, line, spec.max_length, complain)
+        else:
+            values[spec.name] = _check_sources(raw[spec.name], line, complain)
+    if values.get("id") and not ID_PATTERN.match(values["id"]):
+        complain(_line_of(raw, "id"), "id must be lower-case words joined by hyphens, e.g. 'article-5'")
+    if not any(values.get(name) for name in ("questions", "aliases", "keywords")):
+        complain(_line_of(raw), "needs at least one phrasing in questions, aliases or keywords")
+    if not values.get("id"):
+        return None
+    # Kept even when other fields are broken, so cross-entry checks do not report it as missing.
+    values = {"title": "", "category": "", "summary": "", **values}
+    return Entry(**values, file=report.file, line=_line_of(raw))
+
+
+def _read_categories(data: Any, report: _Collector) -> list[Category]:
+    categories = []
+    for raw in _top_level(data, "categories", report) or []:
+        line = _line_of(raw)
+        if not isinstance(raw, dict) or set(raw) != {"id", "title", "description"}:
+            report.add(line, "each category needs exactly: id, title, description")
+            continue
+        texts = [
+            _check_text(raw[k], f"category {k}", _line_of(raw, k), 200, report.add)
+            for k in ("id", "title", "description")
+        ]
+        if all(texts):
+            categories.append(Category(*texts))
+    return categories
+
+
+def _read_glossary(data: Any, report: _Collector) -> Glossary:
+    if data is None or not isinstance(data, dict):
+        report.add(_line_of(data), "expected top-level 'acronyms:' and 'synonyms:' lists")
+        return Glossary()
+    for unknown in sorted(set(data) - {"acronyms", "synonyms"}, key=str):
+        report.add(_line_of(data, unknown), f"unknown top-level key '{unknown}'")
+    acronyms, seen_acronyms = [], set()
+    for raw in data.get("acronyms") or []:
+        if not isinstance(raw, dict) or not {"acronym", "meaning"} <= set(raw) <= {"acronym", "meaning", "match_case"}:
+            report.add(_line_of(raw), "each acronym needs 'acronym' and 'meaning' (and optionally 'match_case')")
+            continue
+        acronym = _check_text(raw["acronym"], "acronym", _line_of(raw), 20, report.add)
+        meaning = _check_text(raw["meaning"], "meaning", _line_of(raw), 100, report.add)
+        if acronym.casefold() in seen_acronyms:
+            report.add(_line_of(raw), f"acronym '{acronym}' is defined twice")
+        elif acronym and meaning:
+            seen_acronyms.add(acronym.casefold())
+            acronyms.append(Acronym(acronym, meaning, raw.get("match_case") is True))
+    synonyms: dict[str, str] = {}
+    for raw in data.get("synonyms") or []:
+        if not isinstance(raw, dict) or set(raw) != {"canonical", "variants"}:
+            report.add(_line_of(raw), "each synonym needs exactly 'canonical' and 'variants'")
+            continue
+        canonical = _check_text(raw["canonical"], "canonical", _line_of(raw), 100, report.add)
+        for variant in _check_texts(raw["variants"], "variants", _line_of(raw, "variants"), 100, report.add):
+            if variant.casefold() in synonyms:
+                report.add(_line_of(raw), f"variant '{variant}' already belongs to '{synonyms[variant.casefold()]}'")
+            synonyms[variant.casefold()] = canonical
+    return Glossary(tuple(acronyms), synonyms)
+
+
+# --- cross-entry checks -------------------------------------------------------------------------
+
+
+def _check_links(entries: list[Entry], categories: list[Category], problems: list[Problem]) -> None:
+    ids: dict[str, Entry] = {}
+    category_ids = {c.id for c in categories}
+    for entry in entries:
+        if entry.id in ids:
+            first = ids[entry.id]
+            problems.append(
+                Problem(entry.file, entry.line, entry.id, f"duplicate id: already used at {first.file}:{first.line}")
+            )
+        else:
+            ids[entry.id] = entry
+        if category_ids and entry.category and entry.category not in category_ids:
+            problems.append(
+                Problem(
+                    entry.file, entry.line, entry.id, f"unknown category '{entry.category}' (see {CATEGORIES_FILE})"
+                )
+            )
+    for entry in entries:
+        for target in entry.related:
+            if target == entry.id:
+                problems.append(Problem(entry.file, entry.line, entry.id, "related lists the entry itself"))
+            elif target not in ids:
+                problems.append(Problem(entry.file, entry.line, entry.id, f"related '{target}' is not an entry id"))
+
+
+def _check_phrasings(entries: list[Entry], normalize: Normalizer, problems: list[Problem]) -> None:
+    """A title, question or alias may belong to one entry only, or the matcher cannot choose."""
+    owners: dict[str, str] = {}
+    for entry in entries:
+        for phrasing in {normalize(p) for p in (entry.title, *entry.questions, *entry.aliases)}:
+            owner = owners.setdefault(phrasing, entry.id)
+            if phrasing and owner != entry.id:
+                problems.append(
+                    Problem(entry.file, entry.line, entry.id, f"phrasing '{phrasing}' is also claimed by '{owner}'")
+                )
+
+
+def _version(files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0")
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            continue
+    return digest.hexdigest()[:12]
+
+
+def load_knowledge(directory: Path | str) -> KnowledgeBase:
+    """Read every ``*.yaml`` file in ``directory``; raise :class:`KnowledgeError` listing all problems."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise KnowledgeError([Problem(str(directory), 0, None, "knowledge directory not found")])
+    files = sorted(p for p in directory.glob("*.y*ml") if p.is_file())
+    problems: list[Problem] = []
+    entries: list[Entry] = []
+    categories: list[Category] = []
+    glossary = Glossary()
+    for path in files:
+        report = _Collector(problems, path.name)
+        data = _parse(path, report)
+        if data is _UNREADABLE:
+            continue
+        if report.file == CATEGORIES_FILE:
+            categories = _read_categories(data, report)
+        elif report.file == GLOSSARY_FILE:
+            glossary = _read_glossary(data, report)
+        else:
+            entries += filter(None, (_build_entry(raw, report) for raw in _top_level(data, "entries", report) or []))
+    if not entries and not problems:
+        problems.append(Problem(str(directory), 0, None, "no entries found (expected *.yaml files with 'entries:')"))
+    _check_links(entries, categories, problems)
+    _check_phrasings(entries, Normalizer(glossary), problems)
+    if problems:
+        raise KnowledgeError(problems)
+    return KnowledgeBase(
+        entries={entry.id: entry for entry in entries},
+        categories=tuple(categories) or _categories_from(entries),
+        glossary=glossary,
+        version=_version(files),
+        directory=str(directory),
+    )
+
+
+def _categories_from(entries: list[Entry]) -> tuple[Category, ...]:
+    """Without a categories file, every category an entry names is browsable under its own id."""
+    names = dict.fromkeys(entry.category for entry in entries)
+    return tuple(Category(name, name.replace("-", " ").capitalize(), "") for name in names)

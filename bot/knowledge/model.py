@@ -1,0 +1,104 @@
+"""The knowledge base as the rest of allybot sees it: immutable, validated data.
+
+Everything here is built by :mod:`bot.knowledge.loader`; nothing else creates
+these objects from files, so every instance has passed validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where an entry's summary comes from: a seed article and its section heading."""
+
+    file: str
+    section: str
+
+    def __str__(self) -> str:
+        return f"{self.file} — {self.section}"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One topic: the answer (``summary``) and the ways people ask for it."""
+
+    id: str
+    title: str
+    category: str
+    summary: str
+    questions: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+    sources: tuple[Source, ...] = ()
+    file: str = ""
+    line: int = 0
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        """Every text the matcher may compare a question with, title first."""
+        return (self.title, *self.questions, *self.aliases, *self.keywords)
+
+    def content(self) -> tuple:
+        """What a reader would see change; used to report edits on reload."""
+        return (
+            self.title,
+            self.category,
+            self.summary,
+            self.questions,
+            self.aliases,
+            self.keywords,
+            self.related,
+            self.sources,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    id: str
+    title: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Acronym:
+    acronym: str
+    meaning: str
+    match_case: bool = False  # for acronyms that are also ordinary words, such as "US"
+
+
+@dataclass(frozen=True, slots=True)
+class Glossary:
+    """Acronyms and synonyms the normaliser rewrites before matching."""
+
+    acronyms: tuple[Acronym, ...] = ()
+    synonyms: Mapping[str, str] = field(default_factory=dict)  # variant -> canonical
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """A validated, versioned set of entries; replaced whole, never edited in place."""
+
+    entries: Mapping[str, Entry]
+    categories: tuple[Category, ...]
+    glossary: Glossary
+    version: str
+    directory: str = ""
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries.values())
+
+    def get(self, entry_id: str) -> Entry | None:
+        return self.entries.get(entry_id)
+
+    def category(self, category_id: str) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
+
+    def in_category(self, category_id: str) -> list[Entry]:
+        return [entry for entry in self if entry.category == category_id]

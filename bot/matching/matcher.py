@@ -1,0 +1,218 @@
+"""Match a question to knowledge-base entries and decide whether to answer.
+
+How a question is scored (choices measured on ``tests/data/questions_tune.yaml``
+with ``python -m bot.matching.evaluate``; the figures are in the module
+docstring there and in the knowledge issue's closing note):
+
+1. **Tokens.** The normalised question loses stopwords ("what", "is", "the"...)
+   and plural endings. A word the knowledge base does not know is corrected to
+   the closest known word when rapidfuzz's ``fuzz.ratio`` is at least
+   ``typo_cutoff`` ("deterence" -> "deterrence"); otherwise it stays unknown.
+2. **Coverage (candidate pruning).** Each known word votes for the entries
+   whose phrasings contain it, weighted by inverse document frequency, through
+   an inverted index. An entry's coverage is the share of the question's
+   weight it explains; unknown words keep the weight of the rarest known word,
+   so "what is the capital of Australia" explains nothing and an off-topic
+   question stays unanswered instead of getting the least-bad entry. Only the
+   ``candidate_limit`` best-covered entries go on to step 3, which keeps the
+   cost flat as the knowledge base grows.
+3. **Phrasing similarity.** rapidfuzz compares the question's words with each
+   candidate's title, questions, aliases and keywords; the entry keeps its best.
+4. **Score** = ``coverage_weight`` x coverage + the rest x similarity, 0-100.
+5. **Decide.** ``answered`` when the best score reaches ``Thresholds.answer``
+   and leads the runner-up by ``Thresholds.margin``; ``suggested`` when it
+   reaches ``Thresholds.suggest``; otherwise ``unanswered``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from operator import itemgetter
+
+from rapidfuzz import fuzz, process
+
+from bot.knowledge.model import Entry, KnowledgeBase
+from bot.matching.normalize import Normalizer
+
+STOPWORDS = frozenset(
+    """
+a about above actually after again against all also am an and any anyone anything are as ask asking at
+be because been before being below between both bot but by can could did do does doing done down during
+each eh else ever explain explained few for from further get give go going got had has have having he hello
+help her here hey hi him his how hows i id if im in into is it its just kind know let lets like look
+looking me mean means meant more most much must my need no nor not now of off ok okay on once only or other
+our out over own please pls plz question quick quickly re really said say says she should so some someone
+something sort summarise summarize summary tell than thank thanks that thats the their them then there
+these they thing things this those through thx to too topic u under understand until up us very wanna want
+was we were what whats when where which while who whos why will with would ya yeah you your yours
+""".split()
+)
+
+ScorerFunction = Callable[..., float]
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"
+    SUGGESTED = "suggested"
+    UNANSWERED = "unanswered"
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Score cut-offs (0-100) for the three outcomes; configurable per deployment."""
+
+    answer: float = 72.0
+    suggest: float = 50.0
+    margin: float = 4.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.suggest <= self.answer <= 100:
+            raise ValueError("thresholds must satisfy 0 <= suggest <= answer <= 100")
+        if not 0 <= self.margin <= 100:
+            raise ValueError("the answer margin must be between 0 and 100")
+
+
+@dataclass(frozen=True, slots=True)
+class Scoring:
+    """The matcher's measured design choices (see the module docstring)."""
+
+    similarity: ScorerFunction = fuzz.token_set_ratio
+    coverage_weight: float = 0.5
+    typo_cutoff: float = 80.0
+    candidate_limit: int = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    entry: Entry
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The matcher's verdict: the outcome and the best entries, best first."""
+
+    normalized: str
+    outcome: Outcome
+    ranked: tuple[Scored, ...]  # the best entry, then runners-up that reach the suggest threshold
+
+    @property
+    def best(self) -> Scored | None:
+        return self.ranked[0] if self.ranked else None
+
+
+def decide(ranked: Sequence[Scored], thresholds: Thresholds, normalized: str = "") -> Match:
+    """Outcome for entries ranked best first; runners-up below the suggest threshold are dropped."""
+    ranked = tuple(ranked[:1]) + tuple(s for s in ranked[1:] if s.score >= thresholds.suggest)
+    if not ranked or ranked[0].score < thresholds.suggest:
+        outcome = Outcome.UNANSWERED
+    else:
+        lead = ranked[0].score - (ranked[1].score if len(ranked) > 1 else 0.0)
+        confident = ranked[0].score >= thresholds.answer and lead >= thresholds.margin
+        outcome = Outcome.ANSWERED if confident else Outcome.SUGGESTED
+    return Match(normalized, outcome, ranked)
+
+
+def stem(token: str) -> str:
+    """Fold plural endings so 'threats', 'allies' and 'forces' meet 'threat', 'ally', 'force'."""
+    if len(token) > 4 and token.endswith("ies"):
+        return token[:-3] + "y"
+    if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        return token[:-1]
+    return token
+
+
+def content_tokens(normalized: str) -> list[str]:
+    """The words that carry meaning, stemmed, in order, without repeats."""
+    return list(dict.fromkeys(stem(t) for t in normalized.split() if t not in STOPWORDS))
+
+
+class Matcher:
+    """An index over one knowledge base, built once; ``match`` answers questions against it.
+
+    ``extra_phrasings`` maps entry ids to more phrasings (moderators' learned
+    ones) that count exactly like the YAML's.
+    """
+
+    RANKED = 4  # the best entry plus up to three alternatives
+
+    def __init__(
+        self,
+        knowledge: KnowledgeBase,
+        thresholds: Thresholds | None = None,
+        scoring: Scoring | None = None,
+        extra_phrasings: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        self.knowledge = knowledge
+        self.thresholds = thresholds or Thresholds()
+        self.scoring = scoring or Scoring()
+        self.normalize = Normalizer(knowledge.glossary)
+        self._entries: list[Entry] = list(knowledge)
+        self._phrasings: list[list[str]] = []
+        postings: defaultdict[str, list[int]] = defaultdict(list)
+        extra = extra_phrasings or {}
+        for index, entry in enumerate(self._entries):
+            texts = [" ".join(content_tokens(self.normalize(p))) for p in (*entry.phrasings, *extra.get(entry.id, ()))]
+            self._phrasings.append(list(dict.fromkeys(t for t in texts if t)))
+            for token in {t for text in self._phrasings[-1] for t in text.split()}:
+                postings[token].append(index)
+        self._postings = dict(postings)
+        count = max(len(self._entries), 1)
+        self._idf = {token: math.log(1 + count / len(ids)) for token, ids in postings.items()}
+        self._unknown_idf = math.log(1 + count)
+        self._vocabulary = list(self._postings)
+        self._titles = {index: self.normalize(entry.title) for index, entry in enumerate(self._entries)}
+        self._by_title = sorted(self._entries, key=lambda e: e.title.casefold())
+
+    def match(self, question: str) -> Match:
+        normalized = self.normalize(question)
+        tokens = self.query_tokens(normalized)
+        ranked = self._rank(tokens) if tokens else ()
+        return decide(ranked, self.thresholds, normalized)
+
+    def query_tokens(self, normalized: str) -> list[str]:
+        """Content tokens of a normalised question, each corrected to a known word where one is close."""
+        return list(dict.fromkeys(self._correct(t) for t in content_tokens(normalized)))
+
+    def _correct(self, token: str) -> str:
+        if token in self._postings or len(token) < 4 or not self._vocabulary:
+            return token
+        found = process.extractOne(token, self._vocabulary, scorer=fuzz.ratio, score_cutoff=self.scoring.typo_cutoff)
+        return found[0] if found else token
+
+    def _rank(self, tokens: list[str]) -> tuple[Scored, ...]:
+        weights = [self._idf.get(t, self._unknown_idf) for t in tokens]
+        total = sum(weights)
+        coverage: defaultdict[int, float] = defaultdict(float)
+        for token, weight in zip(tokens, weights, strict=True):
+            for index in self._postings.get(token, ()):
+                coverage[index] += weight
+        candidates = heapq.nlargest(self.scoring.candidate_limit, coverage.items(), key=itemgetter(1))
+        query = " ".join(tokens)
+        share = self.scoring.coverage_weight
+        scored = [
+            Scored(
+                self._entries[index],
+                round(share * 100 * covered / total + (1 - share) * self._similarity(query, index), 2),
+            )
+            for index, covered in candidates
+        ]
+        scored.sort(key=lambda s: (-s.score, s.entry.id))
+        return tuple(scored[: self.RANKED])
+
+    def _similarity(self, query: str, index: int) -> float:
+        best = process.extractOne(query, self._phrasings[index], scorer=self.scoring.similarity)
+        return best[1] if best else 0.0
+
+    def complete(self, text: str, limit: int = 25) -> list[Entry]:
+        """Entries whose titles best fit what a user has typed so far (for autocomplete)."""
+        typed = self.normalize(text)
+        if not typed:
+            return self._by_title[:limit]
+        found = process.extract(typed, self._titles, scorer=fuzz.WRatio, limit=limit, score_cutoff=50)
+        return [self._entries[index] for _, _, index in found]

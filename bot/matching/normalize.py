@@ -1,0 +1,92 @@
+"""Turn free text, as typed in Discord or a terminal, into comparable plain words.
+
+Questions and knowledge-base phrasings go through the same :class:`Normalizer`,
+so whatever it folds together (case, accents, US/UK spelling, an acronym and its
+expansion) the matcher sees as equal. The steps, in order:
+
+1. cap the length, so a 100,000-character paste costs no more than a long question;
+2. drop Discord syntax that carries no words: mentions, channels, custom emoji,
+   timestamps, ``@everyone``/``@here``; then URLs and markdown markup (keeping
+   the words inside bold, spoilers, code and link labels);
+3. expand case-sensitive acronyms ("US") while case still tells them apart
+   from ordinary words ("us");
+4. NFKC, fold accents, casefold, drop invisible format characters (zero-width,
+   bidi controls) so they cannot split or disguise words;
+5. everything that is not a letter or digit becomes a space (emoji, punctuation);
+6. expand the glossary (acronyms, synonyms) on whole words, longest first.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bot.knowledge.model import Glossary
+
+MAX_NORMALIZED_INPUT = 4000
+
+_DISCORD_TOKENS = re.compile(
+    r"<@[!&]?\d+>|<#\d+>|<a?:\w+:\d+>|<t:-?\d+(?::[tTdDfFR])?>|</[\w -]+:\d+>|@everyone|@here",
+)
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_MARKUP = re.compile(r"[*_~`|>#]+")
+_DOTTED_ACRONYM = re.compile(r"\b((?:[A-Za-z]\.){2,})")
+_POSSESSIVE = re.compile(r"['’]s\b")
+_APOSTROPHE = re.compile(r"['’]")
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def _fold(text: str) -> str:
+    """Casefold and strip accents and invisible characters: 'Défense\u200b' -> 'defense'."""
+    decomposed = unicodedata.normalize("NFKD", _INVISIBLE.sub("", text))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFKC", stripped).casefold()
+
+
+def _words(text: str) -> str:
+    text = _POSSESSIVE.sub("", text)
+    text = _APOSTROPHE.sub("", text)
+    return " ".join(_NOT_WORD.sub(" ", text).split())
+
+
+def strip_discord_markup(text: str) -> str:
+    """Remove mentions, custom emoji, URLs and markdown, keeping the words a person wrote."""
+    text = _DISCORD_TOKENS.sub(" ", text)
+    text = _URL.sub(" ", text)
+    text = _MARKDOWN_LINK.sub(r"\1", text)
+    return _MARKUP.sub(" ", text)
+
+
+class Normalizer:
+    """Normalise text with one knowledge base's glossary. Build once per knowledge base."""
+
+    def __init__(self, glossary: Glossary) -> None:
+        self._case_sensitive = {a.acronym: a.meaning for a in glossary.acronyms if a.match_case}
+        self._cased_pattern = _word_alternation(self._case_sensitive, flags=0)
+        plain = {a.acronym: a.meaning for a in glossary.acronyms if not a.match_case}
+        replacements = {_words(_fold(k)): _words(_fold(v)) for k, v in plain.items()}
+        replacements.update({_words(_fold(k)): _words(_fold(v)) for k, v in glossary.synonyms.items()})
+        self._replacements = {k: v for k, v in replacements.items() if k and k != v}
+        self._pattern = _word_alternation(self._replacements, flags=0, spaced=True)
+
+    def __call__(self, text: str) -> str:
+        text = strip_discord_markup(text[:MAX_NORMALIZED_INPUT])
+        text = _DOTTED_ACRONYM.sub(lambda m: m.group(1).replace(".", "") + " ", text)
+        if self._cased_pattern:
+            text = self._cased_pattern.sub(lambda m: f" {self._case_sensitive[m.group(0)]} ", text)
+        text = _words(_fold(text))
+        if self._pattern:
+            text = self._pattern.sub(lambda m: self._replacements[m.group(0)], text)
+        return text
+
+
+def _word_alternation(terms: dict[str, str], *, flags: int, spaced: bool = False) -> re.Pattern[str] | None:
+    """One regex matching any of ``terms`` as whole words, longest first so phrases win."""
+    if not terms:
+        return None
+    alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    if spaced:  # the text is already single-spaced words: bound by spaces or the ends
+        return re.compile(rf"(?<!\S)(?:{alternatives})(?!\S)", flags)
+    return re.compile(rf"\b(?:{alternatives})\b", flags)

@@ -1,0 +1,165 @@
+"""The one entry point every front end calls: question in, :class:`Answer` out.
+
+Discord cogs, the console and the command line only translate between their
+transport and this service, so an answer is the same wherever it is asked.
+The matcher (knowledge base plus index) is held in a single attribute and
+replaced whole on reload: a question in flight keeps the matcher it started
+with, and no question ever sees half of an old and half of a new index.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from bot.knowledge.loader import load_knowledge
+from bot.knowledge.model import Entry, KnowledgeBase
+from bot.matching.matcher import Matcher, Outcome, Scored, Thresholds
+
+MAX_QUESTION_CHARS = 2000  # read this much of a question; Discord messages are at most 2000 characters
+MAX_SUGGESTIONS = 3
+
+
+class QuerySource(StrEnum):
+    """Which front end a question came through (logged with it)."""
+
+    SLASH = "slash"
+    MENTION = "mention"
+    DM = "dm"
+    ASK_CHANNEL = "ask-channel"
+    CONSOLE = "console"
+    CLI = "cli"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What allybot says to one question, independent of how it is shown."""
+
+    query: str
+    normalized: str
+    outcome: Outcome
+    score: float
+    entry: Entry | None
+    alternatives: tuple[Scored, ...]
+    kb_version: str
+    latency_ms: float
+    truncated: bool = False
+    problem: str | None = None  # why the question could not be read, e.g. it was empty
+
+    @property
+    def answered(self) -> bool:
+        return self.outcome is Outcome.ANSWERED
+
+    @property
+    def suggestions(self) -> tuple[Entry, ...]:
+        """The "did you mean" choices: the best entry and the runners-up, at most three."""
+        if self.entry is None:
+            return ()
+        return (self.entry, *(s.entry for s in self.alternatives))[:MAX_SUGGESTIONS]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON contract of ``python -m bot ask --json``."""
+        return {
+            "query": self.query,
+            "outcome": self.outcome.value,
+            "answered": self.answered,
+            "score": self.score,
+            "entry": entry_as_dict(self.entry) if self.entry else None,
+            "alternatives": [{"id": s.entry.id, "title": s.entry.title, "score": s.score} for s in self.alternatives],
+            "normalized": self.normalized,
+            "truncated": self.truncated,
+            "problem": self.problem,
+            "kb_version": self.kb_version,
+            "latency_ms": self.latency_ms,
+        }
+
+
+def entry_as_dict(entry: Entry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "title": entry.title,
+        "category": entry.category,
+        "summary": entry.summary,
+        "related": list(entry.related),
+        "sources": [{"file": s.file, "section": s.section} for s in entry.sources],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeChange:
+    """What a reload changed, by entry id."""
+
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    edited: tuple[str, ...]
+    version: str
+
+    @classmethod
+    def between(cls, old: KnowledgeBase, new: KnowledgeBase) -> KnowledgeChange:
+        edited = tuple(
+            i for i in new.entries if i in old.entries and old.entries[i].content() != new.entries[i].content()
+        )
+        return cls(
+            added=tuple(i for i in new.entries if i not in old.entries),
+            removed=tuple(i for i in old.entries if i not in new.entries),
+            edited=edited,
+            version=new.version,
+        )
+
+
+class AnswerService:
+    """Answers questions from the current knowledge base; safe to reload while answering."""
+
+    def __init__(self, knowledge: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
+        self._thresholds = thresholds or Thresholds()
+        self._matcher = Matcher(knowledge, self._thresholds)
+
+    @classmethod
+    def from_directory(cls, directory: Path, thresholds: Thresholds | None = None) -> AnswerService:
+        return cls(load_knowledge(directory), thresholds)
+
+    @property
+    def matcher(self) -> Matcher:
+        return self._matcher
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        return self._matcher.knowledge
+
+    def answer(self, question: str, *, source: QuerySource) -> Answer:
+        """Match ``question`` and decide what to say. Never raises for any text input."""
+        started = time.perf_counter()
+        matcher = self._matcher  # one consistent knowledge base for the whole question
+        text = question[:MAX_QUESTION_CHARS]
+        match = matcher.match(text)
+        best = match.best
+        problem = None
+        if not question.strip():
+            problem = "The question is empty."
+        elif not match.normalized:
+            problem = "The question has no words I can read (only emoji, symbols or mentions?)."
+        return Answer(
+            query=text,
+            normalized=match.normalized,
+            outcome=match.outcome,
+            score=best.score if best else 0.0,
+            entry=best.entry if best and match.outcome is not Outcome.UNANSWERED else None,
+            alternatives=match.ranked[1:] if match.outcome is not Outcome.UNANSWERED else (),
+            kb_version=matcher.knowledge.version,
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            truncated=len(question) > MAX_QUESTION_CHARS,
+            problem=problem,
+        )
+
+    def replace_knowledge(self, knowledge: KnowledgeBase) -> KnowledgeChange:
+        """Index ``knowledge`` and switch to it in one step; return what changed."""
+        old = self.knowledge
+        self._matcher = Matcher(knowledge, self._thresholds)
+        return KnowledgeChange.between(old, knowledge)
+
+    def reload(self, directory: Path | None = None) -> KnowledgeChange:
+        """Reload from disk; on any validation error raise and keep serving the current knowledge base."""
+        return self.replace_knowledge(load_knowledge(directory or Path(self.knowledge.directory)))

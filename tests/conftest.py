@@ -1,0 +1,58 @@
+"""Shared fixtures: the bundled and the tiny test knowledge bases, and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge.loader import load_knowledge
+from bot.knowledge.model import KnowledgeBase
+from bot.service import AnswerService
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_KB = ROOT / "knowledge"
+TINY_KB = Path(__file__).parent / "data" / "tiny_kb"
+
+
+@pytest.fixture(scope="session")
+def bundled_kb() -> KnowledgeBase:
+    return load_knowledge(BUNDLED_KB)
+
+
+@pytest.fixture(scope="session")
+def tiny_kb() -> KnowledgeBase:
+    return load_knowledge(TINY_KB)
+
+
+@pytest.fixture
+def tiny_service(tiny_kb: KnowledgeBase) -> AnswerService:
+    return AnswerService(tiny_kb)
+
+
+@pytest.fixture
+def kb_copy(tmp_path: Path) -> Path:
+    """A writable copy of the tiny knowledge base, for tests that break it."""
+    target = tmp_path / "kb"
+    shutil.copytree(TINY_KB, target)
+    return target
+
+
+def run_cli(*args: str, stdin: str = "", cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m bot`` in a clean environment (no token, no .env) and capture its output."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ALLYBOT_", "DISCORD_"))}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=cwd or ROOT / "tests",  # no .env there, whatever a developer keeps in the project root
+        env=environment,
+        timeout=60,
+    )

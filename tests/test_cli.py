@@ -1,0 +1,114 @@
+"""The command-line contract, run as a real subprocess: text, JSON, batch, console, and user mistakes."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import TINY_KB, run_cli
+
+KB = ("--knowledge", str(TINY_KB))
+
+
+def test_ask_prints_a_readable_answer():
+    result = run_cli("ask", *KB, "if one ally is attacked do the others have to help?")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("The mutual defence clause\n")
+    assert "Sources: 002_ebfa9cfaf3d83150.txt — The Foundations of NATO’s Collective Security Principle" in result.stdout
+    assert "1. The founding treaty [founding-treaty]" in result.stdout
+
+
+def test_ask_json_is_one_object_with_the_contract_fields():
+    result = run_cli("ask", "--json", *KB, "partner")
+    assert result.returncode == 0, result.stderr
+    [line] = result.stdout.splitlines()
+    data = json.loads(line)
+    assert data["query"] == "partner"
+    assert data["outcome"] == "suggested" and data["answered"] is False
+    assert 0 <= data["score"] <= 100
+    assert {"id", "title", "summary", "related", "sources"} <= set(data["entry"])
+    assert [set(a) for a in data["alternatives"]] == [{"id", "title", "score"}] * len(data["alternatives"])
+    assert data["entry"]["id"] not in [a["id"] for a in data["alternatives"]]
+
+
+def test_unanswered_json_has_no_entry():
+    data = json.loads(run_cli("ask", "--json", *KB, "best pizza in town").stdout)
+    assert (data["outcome"], data["answered"], data["entry"], data["alternatives"]) == ("unanswered", False, None, [])
+
+
+def test_batch_from_a_file_keeps_order_and_count(tmp_path):
+    questions = ["PfP", "best pizza in town", "", "partner", "which treaty created the alliance?"]
+    batch = tmp_path / "questions.txt"
+    batch.write_text("\n".join(questions) + "\n", encoding="utf-8")
+    result = run_cli("ask", "--json", "--batch", str(batch), *KB)
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["query"] for a in answers] == questions
+    assert [a["outcome"] for a in answers] == ["answered", "unanswered", "unanswered", "suggested", "answered"]
+    assert answers[2]["problem"] == "The question is empty."
+
+
+def test_batch_from_stdin_matches_one_by_one_answers():
+    questions = ["PfP", "mutual defense", "partner exercises"]
+    batch = run_cli("ask", "--json", "--batch", "-", *KB, stdin="\n".join(questions))
+    together = [json.loads(line) for line in batch.stdout.splitlines()]
+    one_by_one = [json.loads(run_cli("ask", "--json", *KB, q).stdout) for q in questions]
+    strip = lambda answer: {k: v for k, v in answer.items() if k != "latency_ms"}  # noqa: E731
+    assert [strip(a) for a in together] == [strip(a) for a in one_by_one]
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr
+
+
+def test_user_mistakes_get_one_clear_line():
+    assert_one_line_error(run_cli("ask", *KB, "   "), "the question is empty")
+    assert_one_line_error(run_cli("ask", *KB), "the question is empty")
+    assert_one_line_error(run_cli("ask", "--knowledge", "/no/such/dir", "hello"), "knowledge directory not found")
+    assert_one_line_error(run_cli("ask", "--frobnicate", "x"), "unrecognized arguments: --frobnicate")
+    assert_one_line_error(run_cli("ask", *KB, "--batch", "/no/such/file.txt"), "cannot read /no/such/file.txt")
+    assert_one_line_error(run_cli("ask", *KB, "--batch", "-", "question"), "not both")
+    assert_one_line_error(run_cli("kb"), "required")
+
+
+def test_bad_setting_is_one_line_naming_it():
+    assert_one_line_error(run_cli("ask", *KB, "hi", ALLYBOT_HOME_GUILD_ID="home"), "ALLYBOT_HOME_GUILD_ID")
+
+
+def test_run_without_token_or_terminal_exits_2():
+    assert_one_line_error(run_cli("run", *KB), "no DISCORD_TOKEN", "allybot console")
+    assert_one_line_error(run_cli(*()), "no DISCORD_TOKEN")  # bare `python -m bot` is `run`
+
+
+def test_console_answers_questions_from_stdin():
+    script = "\n".join([":help", "if one ally is attacked do the others have to help?", "1", "partner", "2",
+                        "best pizza in town", ":topics", ":topics treaty", ":topic peace-partnership", "7",
+                        ":nonsense", ":quit", "never read"])
+    result = run_cli("console", *KB, stdin=script + "\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("allybot console: 4 topics")
+    assert ":topics [CATEGORY]" in out  # :help
+    assert "The mutual defence clause\n" in out and "The founding treaty\n===" in out  # answer, then choice 1
+    assert "Did you mean:" in out and "Partnership for Peace\n===" in out  # suggestion opened by number
+    assert "I don't have an answer for that yet; moderators can see it." in out
+    assert "Treaty [treaty] (2)" in out and "  The founding treaty [founding-treaty]" in out
+    assert "There is no such choice" in out
+    assert "Unknown command :nonsense" in out
+    assert "never read" not in out and "> " not in out  # no prompt when stdin is not a terminal
+
+
+def test_console_ends_cleanly_at_end_of_input():
+    result = run_cli("console", *KB, stdin="PfP")
+    assert result.returncode == 0 and "Partnership for Peace\n===" in result.stdout
+
+
+def test_console_reload_reports_failure_and_keeps_answering(kb_copy):
+    (kb_copy / "entries.yaml").write_text("entries: [\n", encoding="utf-8")
+    # The broken file is only read at :reload; the console started from the good copy in kb_copy's sibling.
+    result = run_cli("console", "--knowledge", str(TINY_KB), stdin=":reload\nPfP\n")
+    assert "Reloaded (version" in result.stdout and "Partnership for Peace\n===" in result.stdout

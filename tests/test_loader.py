@@ -1,0 +1,157 @@
+"""The loader reports every kind of problem, each with file, line and entry id, all at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge.loader import KnowledgeError, Problem, load_knowledge
+from tests.conftest import run_cli
+
+
+def problems_for(directory: Path) -> list[Problem]:
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(directory)
+    return caught.value.problems
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"fixture text {old!r} not found"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def line_of(path: Path, needle: str) -> int:
+    return next(n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line)
+
+
+def test_tiny_knowledge_base_loads(tiny_kb):
+    assert list(tiny_kb.entries) == ["mutual-defence", "founding-treaty", "peace-partnership", "partner-exercises"]
+    entry = tiny_kb.get("mutual-defence")
+    assert entry.related == ("founding-treaty",)
+    assert entry.sources[0].file == "002_ebfa9cfaf3d83150.txt"
+    assert entry.file == "entries.yaml" and entry.line == 2
+    assert [c.id for c in tiny_kb.categories] == ["treaty", "partners"]
+    assert len(tiny_kb.version) == 12
+
+
+def test_yaml_syntax_error_names_file_and_line(kb_copy):
+    entries = kb_copy / "entries.yaml"
+    edit(entries, "    title: The founding treaty", "    title: [unclosed")
+    [problem] = problems_for(kb_copy)
+    assert problem.file == "entries.yaml"
+    assert problem.line >= line_of(entries, "[unclosed")
+    assert "YAML syntax error" in problem.message
+
+
+def test_non_utf8_file_is_reported_with_its_line(kb_copy):
+    entries = kb_copy / "entries.yaml"
+    expected_line = line_of(entries, "summary: A test summary about the treaty")
+    data = entries.read_bytes().replace(b"A test summary about the treaty", b"A test summary \xff\xfe the treaty")
+    entries.write_bytes(data)
+    [problem] = problems_for(kb_copy)
+    assert problem.file == "entries.yaml" and "UTF-8" in problem.message
+    assert problem.line == expected_line
+
+
+def test_duplicate_id(kb_copy):
+    edit(kb_copy / "entries.yaml", "id: partner-exercises", "id: peace-partnership")
+    messages = [str(p) for p in problems_for(kb_copy)]
+    assert any("[peace-partnership]: duplicate id: already used at entries.yaml:" in m for m in messages)
+
+
+def test_dangling_and_self_related(kb_copy):
+    edit(kb_copy / "entries.yaml", "related: [founding-treaty]", "related: [founding-treaty, no-such-entry]")
+    edit(kb_copy / "entries.yaml", "related: [mutual-defence]", "related: [founding-treaty]")
+    messages = {(p.entry_id, p.message) for p in problems_for(kb_copy)}
+    assert ("mutual-defence", "related 'no-such-entry' is not an entry id") in messages
+    assert ("founding-treaty", "related lists the entry itself") in messages
+
+
+def test_missing_and_empty_fields(kb_copy):
+    entries = kb_copy / "entries.yaml"
+    edit(entries, "    category: partners\n    summary: A test summary about joint", "    summary: A test summary about joint")
+    edit(entries, "    title: Partnership for Peace", '    title: "  "')
+    problems = problems_for(kb_copy)
+    by_entry = {(p.entry_id, p.message) for p in problems}
+    assert ("partner-exercises", "missing required field 'category'") in by_entry
+    assert ("peace-partnership", "title is empty") in by_entry
+    empty = next(p for p in problems if p.message == "title is empty")
+    assert empty.line == line_of(entries, 'title: "  "')
+
+
+def test_wrong_types(kb_copy):
+    entries = kb_copy / "entries.yaml"
+    edit(entries, "    title: The founding treaty", "    title: 1949")
+    edit(entries, "      - which treaty created the alliance?\n      - what does the founding treaty say about international law?",
+         "      which treaty created the alliance")
+    edit(entries, "    related: []", "    related: nothing")
+    messages = {(p.entry_id, p.message) for p in problems_for(kb_copy)}
+    assert ("founding-treaty", "title must be text, not int (quote it)") in messages
+    assert ("peace-partnership", "related must be a list of text") in messages
+    assert any(e == "founding-treaty" and m.startswith("questions must be a list") for e, m in messages)
+
+
+def test_over_long_fields(kb_copy):
+    edit(kb_copy / "entries.yaml", "    title: The founding treaty", "    title: " + "t" * 101)
+    edit(kb_copy / "entries.yaml", "      - founding treaty", "      - " + "k" * 51)
+    messages = {(p.entry_id, p.message) for p in problems_for(kb_copy)}
+    assert ("founding-treaty", "title is 101 characters long; the limit is 100") in messages
+    assert ("founding-treaty", "keywords item is 51 characters long; the limit is 50") in messages
+
+
+def test_unknown_keys_and_duplicate_keys(kb_copy):
+    entries = kb_copy / "entries.yaml"
+    edit(entries, "    category: partners\n    summary: A test summary about the partnership",
+         "    category: partners\n    colour: blue\n    category: partners\n    summary: A test summary about the partnership")
+    problems = problems_for(kb_copy)
+    unknown = next(p for p in problems if "unknown field 'colour'" in p.message)
+    assert unknown.entry_id == "peace-partnership" and unknown.line == line_of(entries, "colour: blue")
+    assert any(p.message == "field 'category' appears twice" for p in problems)
+
+
+def test_duplicate_phrasing_after_normalisation(kb_copy):
+    # "PfP" expands to the other entry's title, so the matcher could not tell them apart.
+    edit(kb_copy / "entries.yaml", "      - collective defence clause", "      - what is PfP??")
+    edit(kb_copy / "entries.yaml", "    questions:\n      - how do non-member", "    questions:\n      - What is Partnership for Peace\n      - how do non-member")
+    [problem] = problems_for(kb_copy)
+    assert problem.entry_id in {"mutual-defence", "peace-partnership"}
+    assert "phrasing 'what is partnership for peace' is also claimed by" in problem.message
+
+
+def test_unknown_category_and_no_phrasings(kb_copy):
+    edit(kb_copy / "entries.yaml", "    category: partners\n    summary: A test summary about joint",
+         "    category: weather\n    summary: A test summary about joint")
+    edit(kb_copy / "entries.yaml", "    questions:\n      - do partner countries train with the alliance?\n    keywords:\n      - partner exercises\n", "")
+    messages = {(p.entry_id, p.message) for p in problems_for(kb_copy)}
+    assert ("partner-exercises", "unknown category 'weather' (see categories.yaml)") in messages
+    assert ("partner-exercises", "needs at least one phrasing in questions, aliases or keywords") in messages
+
+
+def test_every_problem_is_reported_at_once(kb_copy):
+    edit(kb_copy / "entries.yaml", "id: partner-exercises", "id: Bad Id")
+    edit(kb_copy / "entries.yaml", "related: [mutual-defence]", "related: [ghost]")
+    (kb_copy / "broken.yaml").write_text("entries:\n  - id: x\n    title: [\n", encoding="utf-8")
+    problems = problems_for(kb_copy)
+    assert {p.file for p in problems} == {"entries.yaml", "broken.yaml"}
+    assert len(problems) == 3
+    assert problems == sorted(problems)
+
+
+def test_missing_directory():
+    [problem] = problems_for(Path("/nonexistent/knowledge"))
+    assert problem.message == "knowledge directory not found"
+
+
+def test_kb_check_command_exit_codes(kb_copy):
+    clean = run_cli("kb", "check", str(kb_copy))
+    assert clean.returncode == 0, clean.stderr
+    assert clean.stdout.count("\n") == 1 and "OK, 4 entries in 2 categories" in clean.stdout
+    edit(kb_copy / "entries.yaml", "related: [mutual-defence]", "related: [ghost]")
+    edit(kb_copy / "entries.yaml", "    title: The founding treaty", "    title: 5")
+    broken = run_cli("kb", "check", str(kb_copy))
+    assert broken.returncode == 1
+    assert "2 problem(s)" in broken.stdout
+    assert "entries.yaml:" in broken.stdout and "[founding-treaty]: related 'ghost' is not an entry id" in broken.stdout
+    assert "Traceback" not in broken.stdout + broken.stderr

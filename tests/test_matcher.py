@@ -1,0 +1,142 @@
+"""Matcher and answer service: the three outcomes, thresholds, pruning, reload, autocomplete."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bot.knowledge.loader import KnowledgeError, load_knowledge
+from bot.matching.matcher import Matcher, Outcome, Scored, Thresholds, content_tokens, decide, stem
+from bot.service import MAX_QUESTION_CHARS, AnswerService, QuerySource
+
+
+def test_confident_question_is_answered(tiny_service):
+    answer = tiny_service.answer("if an ally gets attacked, must the others help?", source=QuerySource.CLI)
+    assert answer.outcome is Outcome.ANSWERED and answer.answered
+    assert answer.entry.id == "mutual-defence"
+    assert answer.score >= tiny_service.matcher.thresholds.answer
+    assert all(alt.score < answer.score for alt in answer.alternatives)
+
+
+def test_two_entries_too_close_to_call_are_suggested(tiny_service):
+    answer = tiny_service.answer("partner", source=QuerySource.CLI)
+    assert answer.outcome is Outcome.SUGGESTED and not answer.answered
+    assert {e.id for e in answer.suggestions} == {"partner-exercises", "peace-partnership"}
+    assert answer.entry == answer.suggestions[0]
+
+
+@pytest.mark.parametrize("question", ["best pizza in town?", "what's the capital of Australia", "xkcd 927"])
+def test_unrelated_question_is_unanswered(tiny_service, question):
+    answer = tiny_service.answer(question, source=QuerySource.CLI)
+    assert answer.outcome is Outcome.UNANSWERED
+    assert answer.entry is None and answer.alternatives == ()
+
+
+def test_typos_are_corrected_to_known_words(tiny_kb):
+    matcher = Matcher(tiny_kb)
+    assert matcher.query_tokens(matcher.normalize("mutal defense clauze")) == ["mutual", "defence", "clause"]
+    assert matcher.match("mutal defense clauze").best.entry.id == "mutual-defence"
+
+
+def test_acronym_from_glossary_finds_its_entry(tiny_service):
+    answer = tiny_service.answer("PfP?", source=QuerySource.CLI)
+    assert answer.outcome is Outcome.ANSWERED and answer.entry.id == "peace-partnership"
+
+
+def test_stemming_and_stopwords():
+    assert stem("threats") == "threat" and stem("allies") == "ally" and stem("class") == "class"
+    assert content_tokens("what is the role of the allies allies") == ["role", "ally"]
+
+
+def test_decide_follows_the_thresholds(tiny_kb):
+    a, b = tiny_kb.get("mutual-defence"), tiny_kb.get("founding-treaty")
+    limits = Thresholds(answer=70, suggest=40, margin=5)
+    assert decide([Scored(a, 80), Scored(b, 50)], limits).outcome is Outcome.ANSWERED
+    assert decide([Scored(a, 80), Scored(b, 77)], limits).outcome is Outcome.SUGGESTED  # too close to call
+    assert decide([Scored(a, 60)], limits).outcome is Outcome.SUGGESTED
+    assert decide([Scored(a, 39.9)], limits).outcome is Outcome.UNANSWERED
+    assert decide([], limits).outcome is Outcome.UNANSWERED
+    assert decide([Scored(a, 80), Scored(b, 30)], limits).ranked == (Scored(a, 80),)  # implausible runner-up dropped
+
+
+def test_thresholds_are_configurable(tiny_kb):
+    strict = AnswerService(tiny_kb, Thresholds(answer=100, suggest=100, margin=0))
+    answer = strict.answer("if an ally gets attacked, must the others help?", source=QuerySource.CLI)
+    assert answer.outcome is Outcome.UNANSWERED
+    with pytest.raises(ValueError):
+        Thresholds(answer=40, suggest=60)
+
+
+def test_scores_stay_within_0_and_100(tiny_service):
+    for question in ["mutual defence clause", "mutual defence clause mutual defence", "partner", "zzz"]:
+        answer = tiny_service.answer(question, source=QuerySource.CLI)
+        assert 0 <= answer.score <= 100
+        assert all(0 <= alt.score <= 100 for alt in answer.alternatives)
+
+
+def test_candidate_pruning_keeps_the_best_entry(tiny_kb):
+    full = Matcher(tiny_kb)
+    pruned = Matcher(tiny_kb, scoring=dataclasses.replace(full.scoring, candidate_limit=1))
+    question = "which treaty created the alliance"
+    assert pruned.match(question).best == full.match(question).best
+
+
+def test_extra_phrasings_count_like_yaml_ones(tiny_kb):
+    question = "what keeps the members together in a crisis"
+    assert Matcher(tiny_kb).match(question).outcome is Outcome.UNANSWERED
+    taught = Matcher(tiny_kb, extra_phrasings={"mutual-defence": [question]})
+    assert taught.match(question).outcome is Outcome.ANSWERED
+    assert taught.match(question).best.entry.id == "mutual-defence"
+
+
+def test_empty_and_unreadable_questions_say_why(tiny_service):
+    empty = tiny_service.answer("   ", source=QuerySource.CLI)
+    assert empty.outcome is Outcome.UNANSWERED and empty.problem == "The question is empty."
+    emoji = tiny_service.answer("🛡️🤔 <@123>", source=QuerySource.CLI)
+    assert emoji.outcome is Outcome.UNANSWERED and "no words" in emoji.problem
+
+
+def test_long_question_is_read_up_to_the_limit(tiny_service):
+    question = "mutual defence clause " + "blah " * 5000
+    answer = tiny_service.answer(question, source=QuerySource.CLI)
+    assert answer.truncated and len(answer.query) == MAX_QUESTION_CHARS
+
+
+def test_answer_json_contract(tiny_service):
+    data = tiny_service.answer("partner", source=QuerySource.CLI).as_dict()
+    assert data["outcome"] == "suggested" and data["answered"] is False
+    assert set(data["entry"]) >= {"id", "title", "summary", "related", "sources"}
+    assert data["entry"]["id"] not in {alt["id"] for alt in data["alternatives"]}
+    assert len(data["alternatives"]) <= 3
+
+
+def test_reload_swaps_the_knowledge_base_and_reports_changes(kb_copy):
+    service = AnswerService(load_knowledge(kb_copy))
+    entries = kb_copy / "entries.yaml"
+    text = entries.read_text(encoding="utf-8")
+    text = text.replace("A test summary about the treaty", "An edited summary about the treaty")
+    text = text.replace("id: partner-exercises", "id: joint-exercises")
+    entries.write_text(text, encoding="utf-8")
+    change = service.reload()
+    assert change.added == ("joint-exercises",) and change.removed == ("partner-exercises",)
+    assert change.edited == ("founding-treaty",)
+    assert service.knowledge.get("joint-exercises") is not None
+    assert service.answer("partner exercises", source=QuerySource.CLI).entry.id == "joint-exercises"
+
+
+def test_failed_reload_keeps_serving_the_old_knowledge_base(kb_copy):
+    service = AnswerService(load_knowledge(kb_copy))
+    version = service.knowledge.version
+    (kb_copy / "entries.yaml").write_text("entries:\n  - id: [broken\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError):
+        service.reload()
+    assert service.knowledge.version == version
+    assert service.answer("PfP", source=QuerySource.CLI).entry.id == "peace-partnership"
+
+
+def test_autocomplete_matches_titles(tiny_kb):
+    matcher = Matcher(tiny_kb)
+    assert matcher.complete("partnr")[0].id == "peace-partnership"
+    assert [e.id for e in matcher.complete("", limit=2)] == ["partner-exercises", "peace-partnership"]
+    assert len(matcher.complete("the", limit=1)) == 1
