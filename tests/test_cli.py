@@ -7,18 +7,22 @@ import json
 from tests.conftest import TINY_KB, run_cli
 
 KB = ("--knowledge", str(TINY_KB))
+# The tiny knowledge base has two partner entries; a wide margin makes "partner" too close to call.
+WIDE_MARGIN = {"ALLYBOT_ANSWER_THRESHOLD": "60", "ALLYBOT_SUGGEST_THRESHOLD": "40", "ALLYBOT_ANSWER_MARGIN": "30"}
 
 
 def test_ask_prints_a_readable_answer():
     result = run_cli("ask", *KB, "if one ally is attacked do the others have to help?")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("The mutual defence clause\n")
-    assert "Sources: 002_ebfa9cfaf3d83150.txt — The Foundations of NATO’s Collective Security Principle" in result.stdout
+    assert (
+        "Sources: 002_ebfa9cfaf3d83150.txt — The Foundations of NATO’s Collective Security Principle" in result.stdout
+    )
     assert "1. The founding treaty [founding-treaty]" in result.stdout
 
 
 def test_ask_json_is_one_object_with_the_contract_fields():
-    result = run_cli("ask", "--json", *KB, "partner")
+    result = run_cli("ask", "--json", *KB, "partner", **WIDE_MARGIN)
     assert result.returncode == 0, result.stderr
     [line] = result.stdout.splitlines()
     data = json.loads(line)
@@ -39,7 +43,7 @@ def test_batch_from_a_file_keeps_order_and_count(tmp_path):
     questions = ["PfP", "best pizza in town", "", "partner", "which treaty created the alliance?"]
     batch = tmp_path / "questions.txt"
     batch.write_text("\n".join(questions) + "\n", encoding="utf-8")
-    result = run_cli("ask", "--json", "--batch", str(batch), *KB)
+    result = run_cli("ask", "--json", "--batch", str(batch), *KB, **WIDE_MARGIN)
     assert result.returncode == 0, result.stderr
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     assert [a["query"] for a in answers] == questions
@@ -85,10 +89,24 @@ def test_run_without_token_or_terminal_exits_2():
 
 
 def test_console_answers_questions_from_stdin():
-    script = "\n".join([":help", "if one ally is attacked do the others have to help?", "1", "partner", "2",
-                        "best pizza in town", ":topics", ":topics treaty", ":topic peace-partnership", "7",
-                        ":nonsense", ":quit", "never read"])
-    result = run_cli("console", *KB, stdin=script + "\n")
+    script = "\n".join(
+        [
+            ":help",
+            "if one ally is attacked do the others have to help?",
+            "1",
+            "partner",
+            "2",
+            "best pizza in town",
+            ":topics",
+            ":topics treaty",
+            ":topic peace-partnership",
+            "7",
+            ":nonsense",
+            ":quit",
+            "never read",
+        ]
+    )
+    result = run_cli("console", *KB, stdin=script + "\n", **WIDE_MARGIN)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("allybot console: 4 topics")

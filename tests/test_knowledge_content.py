@@ -55,7 +55,11 @@ def test_summaries_do_not_copy_the_seeds(bundled_kb):
     copied = {}
     for entry in bundled_kb:
         w = words(entry.summary)
-        runs = [" ".join(w[i : i + COPY_RUN]) for i in range(len(w) - COPY_RUN + 1) if tuple(w[i : i + COPY_RUN]) in seed_runs]
+        runs = [
+            " ".join(w[i : i + COPY_RUN])
+            for i in range(len(w) - COPY_RUN + 1)
+            if tuple(w[i : i + COPY_RUN]) in seed_runs
+        ]
         if runs:
             copied[entry.id] = runs
     assert copied == {}

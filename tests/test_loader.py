@@ -71,7 +71,11 @@ def test_dangling_and_self_related(kb_copy):
 
 def test_missing_and_empty_fields(kb_copy):
     entries = kb_copy / "entries.yaml"
-    edit(entries, "    category: partners\n    summary: A test summary about joint", "    summary: A test summary about joint")
+    edit(
+        entries,
+        "    category: partners\n    summary: A test summary about joint",
+        "    summary: A test summary about joint",
+    )
     edit(entries, "    title: Partnership for Peace", '    title: "  "')
     problems = problems_for(kb_copy)
     by_entry = {(p.entry_id, p.message) for p in problems}
@@ -84,8 +88,12 @@ def test_missing_and_empty_fields(kb_copy):
 def test_wrong_types(kb_copy):
     entries = kb_copy / "entries.yaml"
     edit(entries, "    title: The founding treaty", "    title: 1949")
-    edit(entries, "      - which treaty created the alliance?\n      - what does the founding treaty say about international law?",
-         "      which treaty created the alliance")
+    edit(
+        entries,
+        "      - which treaty created the alliance?\n"
+        "      - what does the founding treaty say about international law?",
+        "      which treaty created the alliance",
+    )
     edit(entries, "    related: []", "    related: nothing")
     messages = {(p.entry_id, p.message) for p in problems_for(kb_copy)}
     assert ("founding-treaty", "title must be text, not int (quote it)") in messages
@@ -103,8 +111,12 @@ def test_over_long_fields(kb_copy):
 
 def test_unknown_keys_and_duplicate_keys(kb_copy):
     entries = kb_copy / "entries.yaml"
-    edit(entries, "    category: partners\n    summary: A test summary about the partnership",
-         "    category: partners\n    colour: blue\n    category: partners\n    summary: A test summary about the partnership")
+    edit(
+        entries,
+        "    category: partners\n    summary: A test summary about the partnership",
+        "    category: partners\n    colour: blue\n    category: partners\n"
+        "    summary: A test summary about the partnership",
+    )
     problems = problems_for(kb_copy)
     unknown = next(p for p in problems if "unknown field 'colour'" in p.message)
     assert unknown.entry_id == "peace-partnership" and unknown.line == line_of(entries, "colour: blue")
@@ -114,16 +126,28 @@ def test_unknown_keys_and_duplicate_keys(kb_copy):
 def test_duplicate_phrasing_after_normalisation(kb_copy):
     # "PfP" expands to the other entry's title, so the matcher could not tell them apart.
     edit(kb_copy / "entries.yaml", "      - collective defence clause", "      - what is PfP??")
-    edit(kb_copy / "entries.yaml", "    questions:\n      - how do non-member", "    questions:\n      - What is Partnership for Peace\n      - how do non-member")
+    edit(
+        kb_copy / "entries.yaml",
+        "    questions:\n      - how do non-member",
+        "    questions:\n      - What is Partnership for Peace\n      - how do non-member",
+    )
     [problem] = problems_for(kb_copy)
     assert problem.entry_id in {"mutual-defence", "peace-partnership"}
     assert "phrasing 'what is partnership for peace' is also claimed by" in problem.message
 
 
 def test_unknown_category_and_no_phrasings(kb_copy):
-    edit(kb_copy / "entries.yaml", "    category: partners\n    summary: A test summary about joint",
-         "    category: weather\n    summary: A test summary about joint")
-    edit(kb_copy / "entries.yaml", "    questions:\n      - do partner countries train with the alliance?\n    keywords:\n      - partner exercises\n", "")
+    edit(
+        kb_copy / "entries.yaml",
+        "    category: partners\n    summary: A test summary about joint",
+        "    category: weather\n    summary: A test summary about joint",
+    )
+    edit(
+        kb_copy / "entries.yaml",
+        "    questions:\n      - do partner countries train with the alliance?\n"
+        "    keywords:\n      - partner exercises\n",
+        "",
+    )
     messages = {(p.entry_id, p.message) for p in problems_for(kb_copy)}
     assert ("partner-exercises", "unknown category 'weather' (see categories.yaml)") in messages
     assert ("partner-exercises", "needs at least one phrasing in questions, aliases or keywords") in messages

@@ -28,7 +28,7 @@ from rapidfuzz import fuzz, process
 from bot.config import PROJECT_ROOT
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import KnowledgeBase
-from bot.matching.matcher import Matcher, Outcome, Scoring, Thresholds, decide
+from bot.matching.matcher import Matcher, Outcome, Scoring, Thresholds, decide, set_sort_mean
 
 QUESTIONS_DIR = PROJECT_ROOT / "tests" / "data"
 TUNE_FILE = QUESTIONS_DIR / "questions_tune.yaml"
@@ -150,6 +150,7 @@ def format_report(name: str, tallies: dict[str, Tally]) -> str:
 
 
 SIMILARITIES = {
+    "set_sort_mean": set_sort_mean,
     "token_set_ratio": fuzz.token_set_ratio,
     "token_sort_ratio": fuzz.token_sort_ratio,
     "WRatio": fuzz.WRatio,
@@ -164,11 +165,13 @@ def grid(knowledge: KnowledgeBase, questions: Sequence[Question]) -> list[tuple[
     Ranked by top-1 + rejected - 3 x wrong: a wrong answer costs more than a shy one.
     """
     results = []
-    for (name, scorer), weight in itertools.product(SIMILARITIES.items(), (0.0, 0.3, 0.5, 0.7, 1.0)):
-        wide_open = Thresholds(answer=100, suggest=0, margin=0)  # keep every runner-up; re-decided below
-        matcher = Matcher(knowledge, wide_open, Scoring(similarity=scorer, coverage_weight=weight))
+    wide_open = Thresholds(answer=100, suggest=0, margin=0)  # keep every runner-up; re-decided below
+    choices = itertools.product(SIMILARITIES.items(), (0.3, 0.5, 0.7, 1.0), (0.0, 0.5), (1.0, 1.5))
+    for (name, scorer), weight, summary_credit, unknown_weight in choices:
+        scoring = Scoring(scorer, weight, summary_credit, unknown_weight)
+        matcher = Matcher(knowledge, wide_open, scoring)
         rankings = [(q, matcher.match(q.text).ranked) for q in questions]
-        for answer_at, suggest_at, margin in itertools.product(range(50, 95, 4), range(30, 75, 5), (0, 3, 6, 10)):
+        for answer_at, suggest_at, margin in itertools.product(range(50, 95, 5), range(30, 75, 5), (0, 4, 8)):
             if suggest_at > answer_at:
                 continue
             thresholds = Thresholds(answer_at, suggest_at, margin)
@@ -176,7 +179,9 @@ def grid(knowledge: KnowledgeBase, questions: Sequence[Question]) -> list[tuple[
             for question, ranked in rankings:
                 match = decide(ranked, thresholds)
                 tally.add(question, Verdict(match.outcome, match.best.entry.id if match.best else None))
-            results.append(((name, weight, answer_at, suggest_at, margin), tally.rates()))
+            results.append(
+                ((name, weight, summary_credit, unknown_weight, answer_at, suggest_at, margin), tally.rates())
+            )
     results.sort(key=lambda r: -merit(r[1]))
     return results
 

@@ -77,13 +77,22 @@ class Thresholds:
             raise ValueError("the answer margin must be between 0 and 100")
 
 
+def set_sort_mean(query: str, phrasing: str, **kwargs: object) -> float:
+    """Mean of token_set_ratio (rewards a phrasing found inside a long question) and
+    token_sort_ratio (penalises phrasings with words the question lacks)."""
+    return (fuzz.token_set_ratio(query, phrasing, **kwargs) + fuzz.token_sort_ratio(query, phrasing, **kwargs)) / 2
+
+
 @dataclass(frozen=True, slots=True)
 class Scoring:
     """The matcher's measured design choices (see the module docstring)."""
 
-    similarity: ScorerFunction = fuzz.token_set_ratio
+    similarity: ScorerFunction = set_sort_mean
     coverage_weight: float = 0.5
-    typo_cutoff: float = 80.0
+    summary_credit: float = 0.5  # a question word found only in an entry's summary counts this much
+    unknown_weight: float = 1.0  # weight of an unknown word, as a multiple of the rarest known word's
+    evidence_cap: float = 12.0  # a long question needs only this much matched word weight for full coverage
+    typo_cutoff: float = 85.0
     candidate_limit: int = 40
 
 
@@ -154,17 +163,20 @@ class Matcher:
         self.normalize = Normalizer(knowledge.glossary)
         self._entries: list[Entry] = list(knowledge)
         self._phrasings: list[list[str]] = []
-        postings: defaultdict[str, list[int]] = defaultdict(list)
+        postings: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
         extra = extra_phrasings or {}
         for index, entry in enumerate(self._entries):
             texts = [" ".join(content_tokens(self.normalize(p))) for p in (*entry.phrasings, *extra.get(entry.id, ()))]
             self._phrasings.append(list(dict.fromkeys(t for t in texts if t)))
-            for token in {t for text in self._phrasings[-1] for t in text.split()}:
-                postings[token].append(index)
+            credit = dict.fromkeys(content_tokens(self.normalize(entry.summary)), self.scoring.summary_credit)
+            credit.update(dict.fromkeys((t for text in self._phrasings[-1] for t in text.split()), 1.0))
+            for token, value in credit.items():
+                if value > 0:
+                    postings[token].append((index, value))
         self._postings = dict(postings)
         count = max(len(self._entries), 1)
         self._idf = {token: math.log(1 + count / len(ids)) for token, ids in postings.items()}
-        self._unknown_idf = math.log(1 + count)
+        self._unknown_idf = self.scoring.unknown_weight * math.log(1 + count)
         self._vocabulary = list(self._postings)
         self._titles = {index: self.normalize(entry.title) for index, entry in enumerate(self._entries)}
         self._by_title = sorted(self._entries, key=lambda e: e.title.casefold())
@@ -180,25 +192,31 @@ class Matcher:
         return list(dict.fromkeys(self._correct(t) for t in content_tokens(normalized)))
 
     def _correct(self, token: str) -> str:
-        if token in self._postings or len(token) < 4 or not self._vocabulary:
+        """The known word a misspelt one was meant to be, or the word itself.
+
+        Short words and a different first letter are left alone: measured on the
+        tuning set, those "corrections" turned ordinary words of off-topic
+        questions ("many", "round", "wider") into knowledge-base words.
+        """
+        if token in self._postings or len(token) < 5 or not self._vocabulary:
             return token
         found = process.extractOne(token, self._vocabulary, scorer=fuzz.ratio, score_cutoff=self.scoring.typo_cutoff)
-        return found[0] if found else token
+        return found[0] if found and found[0][0] == token[0] else token
 
     def _rank(self, tokens: list[str]) -> tuple[Scored, ...]:
         weights = [self._idf.get(t, self._unknown_idf) for t in tokens]
-        total = sum(weights)
+        needed = min(sum(weights), self.scoring.evidence_cap)
         coverage: defaultdict[int, float] = defaultdict(float)
         for token, weight in zip(tokens, weights, strict=True):
-            for index in self._postings.get(token, ()):
-                coverage[index] += weight
+            for index, credit in self._postings.get(token, ()):
+                coverage[index] += weight * credit
         candidates = heapq.nlargest(self.scoring.candidate_limit, coverage.items(), key=itemgetter(1))
         query = " ".join(tokens)
         share = self.scoring.coverage_weight
         scored = [
             Scored(
                 self._entries[index],
-                round(share * 100 * covered / total + (1 - share) * self._similarity(query, index), 2),
+                round(share * 100 * min(covered / needed, 1.0) + (1 - share) * self._similarity(query, index), 2),
             )
             for index, covered in candidates
         ]
