@@ -136,6 +136,19 @@ def test_duplicate_phrasing_after_normalisation(kb_copy):
     assert "phrasing 'what is partnership for peace' is also claimed by" in problem.message
 
 
+def test_keyword_may_be_shared_but_not_another_entrys_name(kb_copy):
+    edit(kb_copy / "entries.yaml", "      - partner exercises", "      - partner exercises\n      - mutual defence")
+    assert load_knowledge(kb_copy).get("partner-exercises").keywords[-1] == "mutual defence"  # shared keyword: fine
+    edit(
+        kb_copy / "entries.yaml",
+        "      - mutual defence\n    sources:",  # the shared keyword added above
+        "      - collective defence clause\n    sources:",
+    )
+    [problem] = problems_for(kb_copy)
+    assert problem.entry_id == "partner-exercises"
+    assert problem.message == "keyword 'collective defence clause' is a title or phrasing of 'mutual-defence'"
+
+
 def test_unknown_category_and_no_phrasings(kb_copy):
     edit(
         kb_copy / "entries.yaml",

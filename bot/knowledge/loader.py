@@ -125,15 +125,12 @@ class _Collector:
 _UNREADABLE = object()  # _parse's answer for a file whose problem is already reported
 
 
-def _parse(path: Path, report: _Collector) -> Any:
+def _parse(raw: bytes, report: _Collector) -> Any:
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        line = raw[: error.start].count(b"\n") + 1
         report.add(line, f"not valid UTF-8 (byte {error.start}): save the file as UTF-8")
-        return _UNREADABLE
-    except OSError as error:
-        report.add(0, f"cannot read file: {error.strerror or error}")
         return _UNREADABLE
     try:
         return yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass: no arbitrary objects
@@ -344,7 +341,11 @@ def _check_links(entries: list[Entry], categories: list[Category], problems: lis
 
 
 def _check_phrasings(entries: list[Entry], normalize: Normalizer, problems: list[Problem]) -> None:
-    """A title, question or alias may belong to one entry only, or the matcher cannot choose."""
+    """A title, question or alias may belong to one entry only, or the matcher cannot choose.
+
+    Keywords may be shared (they are weak hints), but never be another entry's title,
+    question or alias: that would make the other entry's own name ambiguous.
+    """
     owners: dict[str, str] = {}
     for entry in entries:
         for phrasing in {normalize(p) for p in (entry.title, *entry.questions, *entry.aliases)}:
@@ -353,17 +354,15 @@ def _check_phrasings(entries: list[Entry], normalize: Normalizer, problems: list
                 problems.append(
                     Problem(entry.file, entry.line, entry.id, f"phrasing '{phrasing}' is also claimed by '{owner}'")
                 )
-
-
-def _version(files: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.name.encode() + b"\0")
-        try:
-            digest.update(path.read_bytes())
-        except OSError:
-            continue
-    return digest.hexdigest()[:12]
+    for entry in entries:
+        for keyword in {normalize(k) for k in entry.keywords}:
+            owner = owners.get(keyword, entry.id)
+            if owner != entry.id:
+                problems.append(
+                    Problem(
+                        entry.file, entry.line, entry.id, f"keyword '{keyword}' is a title or phrasing of '{owner}'"
+                    )
+                )
 
 
 def load_knowledge(directory: Path | str) -> KnowledgeBase:
@@ -376,9 +375,16 @@ def load_knowledge(directory: Path | str) -> KnowledgeBase:
     entries: list[Entry] = []
     categories: list[Category] = []
     glossary = Glossary()
+    digest = hashlib.sha256()
     for path in files:
         report = _Collector(problems, path.name)
-        data = _parse(path, report)
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            report.add(0, f"cannot read file: {error.strerror or error}")
+            continue
+        digest.update(path.name.encode() + b"\0" + raw)
+        data = _parse(raw, report)
         if data is _UNREADABLE:
             continue
         if report.file == CATEGORIES_FILE:
@@ -397,7 +403,7 @@ def load_knowledge(directory: Path | str) -> KnowledgeBase:
         entries={entry.id: entry for entry in entries},
         categories=tuple(categories) or _categories_from(entries),
         glossary=glossary,
-        version=_version(files),
+        version=digest.hexdigest()[:12],
         directory=str(directory),
     )
 

@@ -1,0 +1,58 @@
+"""The independent question set (tests/data/questions_*.yaml) measured against the bundled knowledge base.
+
+The question sets were written from the seed articles by someone who never saw the
+knowledge base's phrasings; the holdout file was not looked at while tuning. See
+``bot/matching/evaluate.py`` for the metric definitions and
+``python -m bot.matching.evaluate --holdout`` for the per-kind table.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from bot.matching.evaluate import HOLDOUT_FILE, TUNE_FILE, Tally, evaluate, load_questions, matcher_decider
+from bot.matching.matcher import Matcher
+
+KINDS = {"plain", "paraphrase", "keyword", "typo", "acronym", "rambling", "noise", "out-of-scope"}
+
+
+@pytest.fixture(scope="module")
+def whole_set(bundled_kb) -> Tally:
+    questions = load_questions(TUNE_FILE) + load_questions(HOLDOUT_FILE)
+    return evaluate(matcher_decider(Matcher(bundled_kb)), questions)["all"]
+
+
+def test_question_set_shape(bundled_kb):
+    tune, holdout = load_questions(TUNE_FILE), load_questions(HOLDOUT_FILE)
+    everything = tune + holdout
+    assert len(everything) >= 250
+    assert sum(not q.expected for q in everything) >= 60
+    assert len(holdout) * 3 >= len(everything), "at least a third is holdout"
+    assert {q.kind for q in tune} == {q.kind for q in holdout} == KINDS
+    assert {i for q in everything for i in q.expected} <= set(bundled_kb.entries)
+    assert all(bool(q.expected) != (q.kind == "out-of-scope") for q in everything)
+    covered = Counter(i for q in everything for i in q.expected)
+    assert [e.id for e in bundled_kb if covered[e.id] < 3] == [], "every entry is asked about at least 3 times"
+    assert not {q.text.casefold() for q in tune} & {q.text.casefold() for q in holdout}
+
+
+def test_no_regression_below_measured_accuracy(whole_set):
+    """Floors at the figures measured when the matcher was tuned (top-1 88.1, rejected 89.0, wrong 2.8)."""
+    rates = whole_set.rates()
+    assert rates["top1"] >= 88.0
+    assert rates["rejected"] >= 89.0
+    assert rates["wrong"] <= 3.0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open in the knowledge-base issue: measured top-1 88.1% and rejected 89.0% on the whole set; "
+    "when this starts passing, remove the mark (strict xfail fails on an unexpected pass)",
+)
+def test_issue_accuracy_thresholds(whole_set):
+    rates = whole_set.rates()
+    assert rates["top1"] >= 90.0
+    assert rates["rejected"] >= 90.0
+    assert rates["wrong"] <= 5.0
