@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
 
 from tests.conftest import TINY_KB, run_cli
 
@@ -86,6 +92,38 @@ def test_bad_setting_is_one_line_naming_it():
 def test_run_without_token_or_terminal_exits_2():
     assert_one_line_error(run_cli("run", *KB), "no DISCORD_TOKEN", "allybot console")
     assert_one_line_error(run_cli(*()), "no DISCORD_TOKEN")  # bare `python -m bot` is `run`
+
+
+def read_until(fd: int, marker: bytes, timeout: float = 30.0) -> bytes:
+    seen, deadline = b"", time.monotonic() + timeout
+    while marker not in seen and time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                break
+    return seen
+
+
+def test_bare_command_on_a_terminal_starts_the_console():
+    main, child = pty.openpty()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ALLYBOT_", "DISCORD_"))}
+    environment["ALLYBOT_KNOWLEDGE_DIR"] = str(TINY_KB)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot"], stdin=child, stdout=child, stderr=child, env=environment, cwd=TINY_KB
+    )
+    os.close(child)
+    try:
+        banner = read_until(main, b"> ")
+        assert b"No DISCORD_TOKEN set: starting the offline console" in banner
+        assert b"allybot console: 4 topics" in banner
+        os.write(main, b"wat is pfp\n")
+        assert b"Partnership for Peace" in read_until(main, b"\n> ")
+        os.write(main, b":quit\n")
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+        os.close(main)
 
 
 def test_console_answers_questions_from_stdin():

@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder of seed articles, to list uncited section headings",
     )
+    parser.set_defaults(command="run", knowledge=None, db=None, no_log=False)  # bare `allybot` is `allybot run`
     return parser
 
 
