@@ -66,7 +66,7 @@ looking me mean means meant more most much must my need no nor not now of off ok
 our out over own please pls plz question quick quickly re really said say says she should so some someone
 something sort summarise summarize summary tell than thank thanks that thats the their them then there
 these they thing things this those through thx to too topic u under understand until up us very wanna want
-was we were what whats when where which while who whos why will with would ya yeah you your yours
+abt ur was wat we were what whats wot wut when where which while who whos why will with would ya yeah you your yours
 """.split()
 )
 
