@@ -117,10 +117,6 @@ class AnswerService:
         self._thresholds = thresholds or Thresholds()
         self._matcher = Matcher(knowledge, self._thresholds)
 
-    @classmethod
-    def from_directory(cls, directory: Path, thresholds: Thresholds | None = None) -> AnswerService:
-        return cls(load_knowledge(directory), thresholds)
-
     @property
     def matcher(self) -> Matcher:
         return self._matcher

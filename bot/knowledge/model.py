@@ -97,8 +97,5 @@ class KnowledgeBase:
     def get(self, entry_id: str) -> Entry | None:
         return self.entries.get(entry_id)
 
-    def category(self, category_id: str) -> Category | None:
-        return next((c for c in self.categories if c.id == category_id), None)
-
     def in_category(self, category_id: str) -> list[Entry]:
         return [entry for entry in self if entry.category == category_id]

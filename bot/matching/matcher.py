@@ -58,15 +58,15 @@ from bot.matching.normalize import Normalizer
 
 STOPWORDS = frozenset(
     """
-a about above actually after again against all also am an and any anyone anything are as ask asking at
-be because been before being below between both bot but by can could did do does doing done down during
-each eh else ever explain explained few for from further get give go going got had has have having he hello
-help her here hey hi him his how hows i id if im in into is it its just kind know let lets like look
-looking me mean means meant more most much must my need no nor not now of off ok okay on once only or other
-our out over own please pls plz question quick quickly re really said say says she should so some someone
-something sort summarise summarize summary tell than thank thanks that thats the their them then there
-these they thing things this those through thx to too topic u under understand until up us very wanna want
-abt ur was wat we were what whats wot wut when where which while who whos why will with would ya yeah you your yours
+a about above abt actually after again against all also am an and any anyone anything are as ask asking at be
+because been before being below between bot both but by can could did do does doing done down during each eh
+else ever explain explained few for from further get give go going got had has have having he hello help her
+here hey hi him his how hows i id if im in into is it its just kind know let lets like look looking me mean
+means meant more most much must my need no nor not now of off ok okay on once only or other our out over own
+please pls plz question quick quickly re really said say says she should so some someone something sort
+summarise summarize summary tell than thank thanks that thats the their them then there these they thing
+things this those through thx to too topic u under understand until up ur us very wanna want was wat we were
+what whats when where which while who whos why will with wot would wut ya yeah you your yours
 """.split()
 )
 
