@@ -33,6 +33,8 @@ class Settings:
     ask_channel_ids: frozenset[int] = frozenset()
     moderator_role_id: int | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
+    cooldown_rate: int = 5  # questions per user ...
+    cooldown_seconds: float = 30.0  # ... per this many seconds
     log_level: str = "INFO"
 
 
@@ -75,6 +77,16 @@ def _score(name: str, raw: str) -> float:
     return value
 
 
+def _positive(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise SettingsError(f"{name}: expected a positive number, got {raw!r}")
+    return value
+
+
 def _path(raw: str) -> Path:
     return Path(raw).expanduser().resolve()
 
@@ -112,5 +124,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         ask_channel_ids=get("ALLYBOT_ASK_CHANNEL_IDS", ids, frozenset()),
         moderator_role_id=get("ALLYBOT_MODERATOR_ROLE_ID", lambda r: _snowflake("ALLYBOT_MODERATOR_ROLE_ID", r)),
         thresholds=Thresholds(answer=answer, suggest=suggest, margin=margin),
+        cooldown_rate=int(get("ALLYBOT_COOLDOWN_RATE", lambda r: _positive("ALLYBOT_COOLDOWN_RATE", r), 5)),
+        cooldown_seconds=get("ALLYBOT_COOLDOWN_SECONDS", lambda r: _positive("ALLYBOT_COOLDOWN_SECONDS", r), 30.0),
         log_level=get("ALLYBOT_LOG_LEVEL", level, "INFO"),
     )

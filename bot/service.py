@@ -9,6 +9,7 @@ with, and no question ever sees half of an old and half of a new index.
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -46,6 +47,7 @@ class Answer:
     alternatives: tuple[Scored, ...]
     kb_version: str
     latency_ms: float
+    query_id: int  # unique, roughly time-ordered; feedback buttons and the query log refer to it
     truncated: bool = False
     problem: str | None = None  # why the question could not be read, e.g. it was empty
 
@@ -74,6 +76,7 @@ class Answer:
             "problem": self.problem,
             "kb_version": self.kb_version,
             "latency_ms": self.latency_ms,
+            "query_id": self.query_id,
         }
 
 
@@ -108,6 +111,11 @@ class KnowledgeChange:
             edited=edited,
             version=new.version,
         )
+
+
+def new_query_id() -> int:
+    """Milliseconds since the epoch, then 16 random bits: unique without a database round trip."""
+    return (time.time_ns() // 1_000_000) << 16 | secrets.randbits(16)
 
 
 class AnswerService:
@@ -146,6 +154,7 @@ class AnswerService:
             alternatives=match.ranked[1:] if match.outcome is not Outcome.UNANSWERED else (),
             kb_version=matcher.knowledge.version,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            query_id=new_query_id(),
             truncated=len(question) > MAX_QUESTION_CHARS,
             problem=problem,
         )

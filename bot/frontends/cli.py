@@ -7,10 +7,12 @@ or set-up mistake, always explained in one line on stderr.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import logging
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -47,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     with_knowledge(commands.add_parser("run", help="the Discord bot, or the console when no token is set"))
+    sync = commands.add_parser("sync", help="register the slash commands with Discord (home guild, else global)")
+    sync.add_argument("--guild", type=int, metavar="ID", help="guild to sync to (default: ALLYBOT_HOME_GUILD_ID)")
     with_knowledge(commands.add_parser("console", help="ask questions in the terminal (reads stdin)"))
     ask = with_knowledge(commands.add_parser("ask", help="answer one question, or one per line with --batch"))
     ask.add_argument("question", nargs="?", help="the question (quote it)")
@@ -91,6 +95,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _kb_check(args, settings) if args.kb_command == "check" else _kb_stats(args, settings)
     if args.command == "ask":
         return _ask(args, _service(args, settings))
+    if args.command == "sync":
+        return _sync(args, settings)
     if args.command == "console":
         return Console(_service(args, settings), sys.stdout, interactive=sys.stdin.isatty()).run(sys.stdin)
     return _run(args, settings)
@@ -112,7 +118,11 @@ def _service(args: argparse.Namespace, settings: Settings) -> AnswerService:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.discord_token:
-        raise UserError("the Discord front end is not part of this build yet; unset DISCORD_TOKEN to use the console")
+        from bot.frontends.discord_bot.client import AllyBot, run_bot  # discord.py loads only when needed
+
+        with _discord_errors():
+            asyncio.run(run_bot(AllyBot(settings, _service(args, settings)), settings.discord_token))
+        return 0
     if not sys.stdin.isatty():
         raise UserError(
             "no DISCORD_TOKEN is set and input is not a terminal: set DISCORD_TOKEN to run the "
@@ -121,6 +131,41 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     service = _service(args, settings)
     print(f"No DISCORD_TOKEN set: starting the offline console on {service.knowledge.directory}.", file=sys.stderr)
     return Console(service, sys.stdout, interactive=True).run(sys.stdin)
+
+
+def _sync(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.frontends.discord_bot.client import AllyBot, sync_commands
+
+    if not settings.discord_token:
+        raise UserError("sync needs DISCORD_TOKEN (in the environment or .env)")
+    guild_id = args.guild or settings.home_guild_id
+    bot = AllyBot(settings, _service(argparse.Namespace(knowledge=None), settings))
+    with _discord_errors():
+        synced = asyncio.run(sync_commands(bot, settings.discord_token, guild_id))
+    where = f"guild {guild_id}" if guild_id else "all guilds (global; may take up to an hour to appear)"
+    print(f"Synced {len(synced)} commands to {where}: " + ", ".join(sorted(f"/{c.name}" for c in synced)))
+    return 0
+
+
+@contextlib.contextmanager
+def _discord_errors() -> Iterator[None]:
+    """Discord's answers to a bad token or missing access, as one line; the token itself is never printed."""
+    import aiohttp
+    import discord
+
+    try:
+        yield
+    except discord.LoginFailure as error:
+        raise UserError("Discord rejected DISCORD_TOKEN; copy it again from the developer portal (Bot page)") from error
+    except discord.PrivilegedIntentsRequired as error:
+        raise UserError(
+            "the message-content intent is not enabled for this bot: enable it in the developer portal "
+            "(Bot > Privileged Gateway Intents), or leave ALLYBOT_ASK_CHANNEL_IDS empty"
+        ) from error
+    except discord.HTTPException as error:
+        raise UserError(f"Discord refused the request: {error.status} {error.text or ''}".strip()) from error
+    except (aiohttp.ClientError, OSError) as error:
+        raise UserError(f"cannot reach Discord: {error}") from error
 
 
 def _ask(args: argparse.Namespace, service: AnswerService) -> int:

@@ -1,0 +1,166 @@
+"""Asking and browsing: /ask, /topic, /topics, /help, and questions in messages.
+
+Only translation happens here: Discord input -> ``AnswerService.answer`` ->
+``render.answer_reply`` -> Discord message. Mentions, DMs and ask-channel
+messages get the same reply as /ask, as a reply to the message.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.frontends.discord_bot.render import MAX_CHOICE_NAME, NO_PINGS, answer_reply, clip, help_embed
+from bot.frontends.discord_bot.views import RateLimiter, TopicsPager, answer_view, send_entry
+from bot.service import QuerySource
+
+if TYPE_CHECKING:
+    from bot.frontends.discord_bot.client import AllyBot
+
+log = logging.getLogger(__name__)
+MAX_QUESTION = 300  # /ask's option limit; messages may be longer and are read up to the service's limit
+
+
+def question_source(message: discord.Message, me: discord.abc.User, ask_channels: frozenset[int]) -> QuerySource | None:
+    """Which kind of question a message is, or None for chat the bot must ignore."""
+    if message.author.bot or message.webhook_id is not None or message.author.id == me.id:
+        return None
+    if message.guild is None:
+        return QuerySource.DM
+    if any(user.id == me.id for user in message.mentions):
+        return QuerySource.MENTION
+    if message.channel.id in ask_channels:
+        return QuerySource.ASK_CHANNEL
+    return None
+
+
+def cooldown_text(seconds: float) -> str:
+    return f"You're asking quickly; please wait {max(1, round(seconds))} s before your next question."
+
+
+class Questions(commands.Cog):
+    def __init__(self, bot: AllyBot) -> None:
+        self.bot = bot
+        self.limiter = RateLimiter(bot.settings.cooldown_rate, bot.settings.cooldown_seconds)
+
+    @app_commands.command(name="ask", description="Ask a question about NATO policy")
+    @app_commands.describe(question="Your question, in your own words")
+    async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, MAX_QUESTION]) -> None:
+        wait = self.limiter.retry_after(interaction.user.id)
+        if wait:
+            await interaction.response.send_message(cooldown_text(wait), ephemeral=True, allowed_mentions=NO_PINGS)
+            return
+        answer = self.bot.service.answer(question, source=QuerySource.SLASH)
+        reply = answer_reply(answer, self.bot.service.knowledge)
+        await interaction.response.send_message(
+            content=reply.content,
+            embed=reply.embed or discord.utils.MISSING,
+            view=answer_view(reply, answer.query_id) or discord.utils.MISSING,
+            allowed_mentions=NO_PINGS,
+        )
+
+    @app_commands.command(name="topic", description="Open one topic of the knowledge base")
+    @app_commands.describe(name="Start typing a topic title")
+    async def topic(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100]) -> None:
+        knowledge = self.bot.service.knowledge
+        entry = knowledge.get(name) or next(iter(self.bot.service.matcher.complete(name, limit=1)), None)
+        if entry is None:
+            await interaction.response.send_message(
+                "No topic matches that; browse them with `/topics`.", ephemeral=True, allowed_mentions=NO_PINGS
+            )
+            return
+        await send_entry(interaction, entry, ephemeral=False)
+
+    @topic.autocomplete("name")
+    async def topic_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return [
+            app_commands.Choice(name=clip(entry.title, MAX_CHOICE_NAME), value=entry.id)
+            for entry in self.bot.service.matcher.complete(current, limit=25)
+        ]
+
+    @app_commands.command(name="topics", description="Browse the knowledge base by category")
+    @app_commands.describe(category="A category to list (leave empty to see them all)")
+    async def topics(self, interaction: discord.Interaction, category: str | None = None) -> None:
+        knowledge = self.bot.service.knowledge
+        if category is None:
+            embed = discord.Embed(title="Topics by category", description="Pick one with `/topics category:`.")
+            for c in knowledge.categories[:25]:
+                count = len(knowledge.in_category(c.id))
+                embed.add_field(
+                    name=clip(f"{c.title} ({count})", 256), value=clip(c.description or c.id, 1024), inline=False
+                )
+            await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+            return
+        chosen = next((c for c in knowledge.categories if category in (c.id, c.title)), None)
+        if chosen is None:
+            await interaction.response.send_message(
+                "No such category; leave the option empty to see them all.", ephemeral=True, allowed_mentions=NO_PINGS
+            )
+            return
+        pager = TopicsPager(interaction.user.id, chosen.title, knowledge.in_category(chosen.id), knowledge)
+        await interaction.response.send_message(
+            embed=pager.embed(), view=pager, ephemeral=True, allowed_mentions=NO_PINGS
+        )
+
+    @topics.autocomplete("category")
+    async def category_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        knowledge = self.bot.service.knowledge
+        typed = current.casefold()
+        return [
+            app_commands.Choice(
+                name=clip(f"{c.title} ({len(knowledge.in_category(c.id))})", MAX_CHOICE_NAME), value=c.id
+            )
+            for c in knowledge.categories
+            if typed in c.title.casefold() or typed in c.id
+        ][:25]
+
+    @app_commands.command(name="help", description="What allybot does and how to ask")
+    async def help(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(embed=help_embed(), ephemeral=True, allowed_mentions=NO_PINGS)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        assert self.bot.user is not None  # messages only arrive once logged in
+        source = question_source(message, self.bot.user, self.bot.settings.ask_channel_ids)
+        if source is None:
+            return
+        try:
+            await self._answer_message(message, source)
+        except Exception:
+            log.exception("answering message %s failed", message.id)
+            await self._apologise(message)
+
+    async def _answer_message(self, message: discord.Message, source: QuerySource) -> None:
+        wait = self.limiter.retry_after(message.author.id)
+        if wait:
+            if self.limiter.should_notify(message.author.id, wait):
+                await message.reply(cooldown_text(wait), allowed_mentions=NO_PINGS, mention_author=False)
+            return
+        answer = self.bot.service.answer(message.content, source=source)
+        reply = answer_reply(answer, self.bot.service.knowledge)
+        await message.reply(
+            content=reply.content,
+            embed=reply.embed,
+            view=answer_view(reply, answer.query_id) or discord.utils.MISSING,
+            allowed_mentions=NO_PINGS,
+            mention_author=False,
+        )
+
+    @staticmethod
+    async def _apologise(message: discord.Message) -> None:
+        try:
+            await message.reply(
+                "Sorry, something went wrong while answering; it has been logged.",
+                allowed_mentions=NO_PINGS,
+                mention_author=False,
+            )
+        except discord.HTTPException:
+            log.exception("could not send the apology for message %s", message.id)
+
+
+async def setup(bot: AllyBot) -> None:
+    await bot.add_cog(Questions(bot))

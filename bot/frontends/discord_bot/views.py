@@ -1,0 +1,192 @@
+"""Buttons and pagers. Answer buttons are ``DynamicItem``s: their custom ids carry what they need
+(an entry id, or a query id and a vote), so they keep working after the bot restarts."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import defaultdict, deque
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.frontends.discord_bot.render import MAX_BUTTON_LABEL, MAX_CHOICE_NAME, NO_PINGS, Reply, clip, entry_embed
+from bot.knowledge.model import Entry, KnowledgeBase
+
+if TYPE_CHECKING:
+    from bot.frontends.discord_bot.client import AllyBot
+
+log = logging.getLogger(__name__)
+
+
+def entry_view(entry: Entry, knowledge: KnowledgeBase) -> discord.ui.View | None:
+    """Buttons for up to three related topics of ``entry``."""
+    related = [knowledge.entries[i] for i in entry.related if i in knowledge.entries][:3]
+    return answer_view(Reply(None, None, tuple(related), feedback=False), query_id=0)
+
+
+def answer_view(reply: Reply, query_id: int) -> discord.ui.View | None:
+    """Topic buttons for the reply's choices, then 👍/👎 when it takes feedback."""
+    view = discord.ui.View(timeout=None)
+    for entry in reply.choices:
+        view.add_item(TopicButton(entry.id, entry.title))
+    if reply.feedback:
+        view.add_item(FeedbackButton(query_id, "up"))
+        view.add_item(FeedbackButton(query_id, "down"))
+    return view if view.children else None
+
+
+async def send_entry(interaction: discord.Interaction[AllyBot], entry: Entry, *, ephemeral: bool) -> None:
+    knowledge = interaction.client.service.knowledge
+    view = entry_view(entry, knowledge)
+    await interaction.response.send_message(
+        embed=entry_embed(entry, knowledge),
+        view=view or discord.utils.MISSING,  # None would make discord.py call None.is_finished()
+        ephemeral=ephemeral,
+        allowed_mentions=NO_PINGS,
+    )
+
+
+class TopicButton(discord.ui.DynamicItem[discord.ui.Button], template=r"allybot:topic:(?P<entry_id>[a-z0-9-]{1,64})"):
+    """Opens one entry, privately for whoever clicks it."""
+
+    def __init__(self, entry_id: str, title: str = "") -> None:
+        button = discord.ui.Button(
+            label=clip(title or entry_id, MAX_BUTTON_LABEL),
+            emoji="📖",
+            style=discord.ButtonStyle.secondary,
+            custom_id=f"allybot:topic:{entry_id}",
+            row=0,
+        )
+        super().__init__(button)
+        self.entry_id = entry_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> TopicButton:
+        return cls(match["entry_id"])
+
+    async def callback(self, interaction: discord.Interaction[AllyBot]) -> None:
+        entry = interaction.client.service.knowledge.get(self.entry_id)
+        if entry is None:
+            await interaction.response.send_message(
+                "That topic is no longer in the knowledge base; try `/topics`.",
+                ephemeral=True,
+                allowed_mentions=NO_PINGS,
+            )
+            return
+        await send_entry(interaction, entry, ephemeral=True)
+
+
+class FeedbackButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"allybot:vote:(?P<query_id>[0-9]{1,20}):(?P<vote>up|down)"
+):
+    """👍 or 👎 on one answer, identified by its query id."""
+
+    def __init__(self, query_id: int, vote: str) -> None:
+        button = discord.ui.Button(
+            emoji="👍" if vote == "up" else "👎",
+            style=discord.ButtonStyle.secondary,
+            custom_id=f"allybot:vote:{query_id}:{vote}",
+            row=1,
+        )
+        super().__init__(button)
+        self.query_id, self.vote = query_id, vote
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> FeedbackButton:
+        return cls(int(match["query_id"]), match["vote"])
+
+    async def callback(self, interaction: discord.Interaction[AllyBot]) -> None:
+        await interaction.client.record_feedback(self.query_id, interaction.user.id, self.vote)
+        thanks = "Thanks, glad it helped." if self.vote == "up" else "Thanks; moderators will look at this one."
+        await interaction.response.send_message(thanks, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+class TopicsPager(discord.ui.View):
+    """Pages of a category's topics with ◀ ▶ buttons and a menu to open one. Only the asker can page."""
+
+    PAGE_SIZE = 10
+
+    def __init__(self, owner_id: int, title: str, entries: list[Entry], knowledge: KnowledgeBase) -> None:
+        super().__init__(timeout=600)
+        self.owner_id, self.title, self.entries, self.knowledge = owner_id, title, entries, knowledge
+        self.page = 0
+        self.pages = max(1, -(-len(entries) // self.PAGE_SIZE))
+        self._refresh()
+
+    def embed(self) -> discord.Embed:
+        shown = self.entries[self.page * self.PAGE_SIZE : (self.page + 1) * self.PAGE_SIZE]
+        lines = [f"• **{discord.utils.escape_markdown(e.title)}** · `{e.id}`" for e in shown]
+        embed = discord.Embed(title=clip(self.title, 256), description="\n".join(lines) or "No topics yet.")
+        embed.set_footer(text=f"Page {self.page + 1}/{self.pages} · open one below or with /topic")
+        return embed
+
+    def _refresh(self) -> None:
+        self.previous.disabled = self.page == 0
+        self.next.disabled = self.page >= self.pages - 1
+        shown = self.entries[self.page * self.PAGE_SIZE : (self.page + 1) * self.PAGE_SIZE]
+        self.open.options = [discord.SelectOption(label=clip(e.title, MAX_CHOICE_NAME), value=e.id) for e in shown] or [
+            discord.SelectOption(label="(none)", value="-")
+        ]
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            "These pages belong to someone else; run `/topics` yourself.", ephemeral=True, allowed_mentions=NO_PINGS
+        )
+        return False
+
+    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
+        self.page = min(max(self.page + step, 0), self.pages - 1)
+        self._refresh()
+        await interaction.response.edit_message(embed=self.embed(), view=self)
+
+    @discord.ui.button(emoji="◀", style=discord.ButtonStyle.secondary, row=1)
+    async def previous(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        await self._turn(interaction, -1)
+
+    @discord.ui.button(emoji="▶", style=discord.ButtonStyle.secondary, row=1)
+    async def next(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        await self._turn(interaction, +1)
+
+    @discord.ui.select(placeholder="Open a topic…", row=0)
+    async def open(self, interaction: discord.Interaction[AllyBot], select: discord.ui.Select) -> None:
+        entry = self.knowledge.get(select.values[0])
+        if entry is None:
+            await interaction.response.send_message("Nothing to open.", ephemeral=True, allowed_mentions=NO_PINGS)
+            return
+        await send_entry(interaction, entry, ephemeral=True)
+
+
+class RateLimiter:
+    """At most ``rate`` events per user in any ``per``-second window (sliding), with one notice per window."""
+
+    def __init__(self, rate: int, per: float, clock: Any = time.monotonic) -> None:
+        self.rate, self.per, self._clock = rate, per, clock
+        self._events: defaultdict[int, deque[float]] = defaultdict(deque)
+        self._noticed_until: dict[int, float] = {}
+
+    def retry_after(self, user_id: int) -> float:
+        """0 and count the event when allowed; otherwise seconds until the user may ask again."""
+        now = self._clock()
+        events = self._events[user_id]
+        while events and events[0] <= now - self.per:
+            events.popleft()
+        if len(events) < self.rate:
+            events.append(now)
+            return 0.0
+        return events[0] + self.per - now
+
+    def should_notify(self, user_id: int, retry_after: float) -> bool:
+        """True once per blocked window, so a spammer gets one notice, not one per message."""
+        now = self._clock()
+        if self._noticed_until.get(user_id, 0.0) > now:
+            return False
+        self._noticed_until[user_id] = now + retry_after
+        return True
