@@ -290,6 +290,20 @@ async def test_mention_with_ping_text_is_answered_without_pinging(harness):
     assert sent["allowed_mentions"]["parse"] == []
 
 
+async def test_long_message_is_read_up_to_the_limit_and_says_so(harness):
+    long = message("PfP " + "and more words " * 400, dm=True)  # ~6,000 characters
+    sent = assert_reply(await harness.post(long), long)
+    assert sent["content"].startswith("(Your message was long; I read only its beginning.)")
+    assert len(sent["content"]) <= 2000 and sent["embeds"][0]["title"] == "Partnership for Peace"
+
+
+async def test_a_bare_mention_gets_a_hint(harness):
+    me = user(BOT_ID, "allybot", bot=True)
+    bare = message(f"<@{BOT_ID}>", mentions=(me,))
+    sent = assert_reply(await harness.post(bare), bare)
+    assert "no words I can read" in sent["content"] and "/topics" in sent["content"]
+
+
 # --- cooldown ---------------------------------------------------------------------------------------
 
 
