@@ -35,6 +35,8 @@ class Settings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     cooldown_rate: int = 5  # questions per user ...
     cooldown_seconds: float = 30.0  # ... per this many seconds
+    retention_days: int | None = 365  # purge logged questions older than this; None keeps them
+    user_hash_salt: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
 
 
@@ -87,6 +89,13 @@ def _positive(name: str, raw: str) -> float:
     return value
 
 
+def _retention(raw: str) -> int | None:
+    """Days to keep logged questions; 0 means keep them forever."""
+    if not raw.isdigit():
+        raise SettingsError(f"ALLYBOT_RETENTION_DAYS: expected a whole number of days (0 = keep forever), got {raw!r}")
+    return int(raw) or None
+
+
 def _path(raw: str) -> Path:
     return Path(raw).expanduser().resolve()
 
@@ -126,5 +135,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         thresholds=Thresholds(answer=answer, suggest=suggest, margin=margin),
         cooldown_rate=int(get("ALLYBOT_COOLDOWN_RATE", lambda r: _positive("ALLYBOT_COOLDOWN_RATE", r), 5)),
         cooldown_seconds=get("ALLYBOT_COOLDOWN_SECONDS", lambda r: _positive("ALLYBOT_COOLDOWN_SECONDS", r), 30.0),
+        retention_days=get("ALLYBOT_RETENTION_DAYS", _retention, 365),
+        user_hash_salt=get("ALLYBOT_USER_HASH_SALT", str),
         log_level=get("ALLYBOT_LOG_LEVEL", level, "INFO"),
     )

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import Entry, KnowledgeBase
@@ -33,6 +34,15 @@ class QuerySource(StrEnum):
     ASK_CHANNEL = "ask-channel"
     CONSOLE = "console"
     CLI = "cli"
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """Who asked, where; all optional (the console and CLI have no Discord ids)."""
+
+    user_id: int | None = None
+    guild_id: int | None = None
+    channel_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +128,35 @@ def new_query_id() -> int:
     return (time.time_ns() // 1_000_000) << 16 | secrets.randbits(16)
 
 
-class AnswerService:
-    """Answers questions from the current knowledge base; safe to reload while answering."""
+class Recorder(Protocol):
+    """Where answers and votes are recorded (the query log). Must never block or raise."""
 
-    def __init__(self, knowledge: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
+    def record(self, answer: Answer, source: QuerySource, asker: Asker | None = None) -> None: ...
+
+    def record_feedback(self, query_id: int, user_id: int, vote: str) -> None: ...
+
+
+class AnswerService:
+    """Answers questions from the current knowledge base; safe to reload while answering.
+
+    ``learned`` maps entry ids to phrasings moderators taught at runtime; they count
+    like the YAML's and survive reloads.
+    """
+
+    def __init__(
+        self,
+        knowledge: KnowledgeBase,
+        thresholds: Thresholds | None = None,
+        recorder: Recorder | None = None,
+        learned: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self._thresholds = thresholds or Thresholds()
-        self._matcher = Matcher(knowledge, self._thresholds)
+        self.recorder = recorder
+        self._learned = {entry_id: list(texts) for entry_id, texts in (learned or {}).items()}
+        self._matcher = self._index(knowledge)
+
+    def _index(self, knowledge: KnowledgeBase) -> Matcher:
+        return Matcher(knowledge, self._thresholds, extra_phrasings=self._learned)
 
     @property
     def matcher(self) -> Matcher:
@@ -133,8 +166,8 @@ class AnswerService:
     def knowledge(self) -> KnowledgeBase:
         return self._matcher.knowledge
 
-    def answer(self, question: str, *, source: QuerySource) -> Answer:
-        """Match ``question`` and decide what to say. Never raises for any text input."""
+    def answer(self, question: str, *, source: QuerySource, asker: Asker | None = None) -> Answer:
+        """Match ``question``, decide what to say, and hand it to the recorder. Never raises for any text."""
         started = time.perf_counter()
         matcher = self._matcher  # one consistent knowledge base for the whole question
         text = question[:MAX_QUESTION_CHARS]
@@ -145,7 +178,7 @@ class AnswerService:
             problem = "The question is empty."
         elif not match.normalized:
             problem = "The question has no words I can read (only emoji, symbols or mentions?)."
-        return Answer(
+        answer = Answer(
             query=text,
             normalized=match.normalized,
             outcome=match.outcome,
@@ -158,11 +191,25 @@ class AnswerService:
             truncated=len(question) > MAX_QUESTION_CHARS,
             problem=problem,
         )
+        if self.recorder is not None:
+            self.recorder.record(answer, source, asker)
+        return answer
+
+    def record_feedback(self, query_id: int, user_id: int, vote: str) -> None:
+        if self.recorder is not None:
+            self.recorder.record_feedback(query_id, user_id, vote)
+
+    def teach(self, phrasing: str, entry_id: str) -> None:
+        """Make ``phrasing`` a phrasing of ``entry_id`` at once (re-indexing; the knowledge base is unchanged)."""
+        if self.knowledge.get(entry_id) is None:
+            raise KeyError(entry_id)
+        self._learned.setdefault(entry_id, []).append(phrasing)
+        self._matcher = self._index(self.knowledge)
 
     def replace_knowledge(self, knowledge: KnowledgeBase) -> KnowledgeChange:
         """Index ``knowledge`` and switch to it in one step; return what changed."""
         old = self.knowledge
-        self._matcher = Matcher(knowledge, self._thresholds)
+        self._matcher = self._index(knowledge)
         return KnowledgeChange.between(old, knowledge)
 
     def reload(self, directory: Path | None = None) -> KnowledgeChange:

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,7 @@ def kb_copy(tmp_path: Path) -> Path:
 def run_cli(*args: str, stdin: str = "", cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
     """Run ``python -m bot`` in a clean environment (no token, no .env) and capture its output."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("ALLYBOT_", "DISCORD_"))}
+    environment["ALLYBOT_DB_PATH"] = str(Path(tempfile.mkdtemp(prefix="allybot-test-")) / "log.sqlite3")
     environment.update(env)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],

@@ -351,7 +351,8 @@ class Harness:
     async def settle(self) -> None:
         """Wait for every task the dispatch started (commands, callbacks, listeners) to finish.
 
-        A view's timeout timer is a task too, sleeping for minutes; it is not work to wait for.
+        Long-lived background tasks are not work to wait for: a view's timeout timer, and the
+        query log's writer and retention tasks.
         """
         for _ in range(50):
             pending = [
@@ -360,6 +361,7 @@ class Harness:
                 if t is not asyncio.current_task()
                 and not t.done()
                 and not t.get_coro().__qualname__.endswith("__timeout_task_impl")
+                and not t.get_name().startswith("querylog-")
             ]
             if not pending:
                 return

@@ -105,10 +105,11 @@ def read_until(fd: int, marker: bytes, timeout: float = 30.0) -> bytes:
     return seen
 
 
-def test_bare_command_on_a_terminal_starts_the_console():
+def test_bare_command_on_a_terminal_starts_the_console(tmp_path):
     main, child = pty.openpty()
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("ALLYBOT_", "DISCORD_"))}
     environment["ALLYBOT_KNOWLEDGE_DIR"] = str(TINY_KB)
+    environment["ALLYBOT_DB_PATH"] = str(tmp_path / "log.sqlite3")
     process = subprocess.Popen(
         [sys.executable, "-m", "bot"], stdin=child, stdout=child, stderr=child, env=environment, cwd=TINY_KB
     )

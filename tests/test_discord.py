@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import signal
+import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from bot.frontends.discord_bot.client import AllyBot, build_intents, run_bot, sy
 from bot.frontends.discord_bot.render import MAX_EMBED_TOTAL, clip, entry_embed
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.matching.matcher import Thresholds
+from bot.querylog.store import QueryLog
 from bot.service import AnswerService
 from tests.discord_harness import (
     APP_ID,
@@ -223,22 +225,36 @@ async def test_help_is_ephemeral(harness):
 # --- buttons, also after a restart ----------------------------------------------------------------
 
 
-async def test_topic_and_feedback_buttons_work_after_a_restart(tiny_kb, caplog):
-    first = await Harness.start(SETTINGS, AnswerService(tiny_kb))
+async def test_topic_and_feedback_buttons_work_after_a_restart(tiny_kb, tmp_path):
+    database = tmp_path / "log.sqlite3"
+    first_log = QueryLog(database)
+    await first_log.open()
+    first = await Harness.start(SETTINGS, AnswerService(tiny_kb, recorder=first_log))
     payload = data(await first.interact(slash("ask", option("question", "mutual defence clause"))))
     await first.stop()
-    topic_id, up_id, _ = custom_ids(payload)
+    await first_log.close()
+    topic_id, up_id, down_id = custom_ids(payload)
+    query_id = int(up_id.split(":")[2])
 
-    restarted = await Harness.start(SETTINGS, AnswerService(tiny_kb))  # a new process: no views in memory
+    second_log = QueryLog(database)  # a new process: no views in memory, the same database
+    await second_log.open()
+    restarted = await Harness.start(SETTINGS, AnswerService(tiny_kb, recorder=second_log))
     try:
         opened = data(await restarted.interact(click(topic_id, components=payload["components"])))
         assert opened["flags"] & EPHEMERAL and opened["embeds"][0]["title"] == "The founding treaty"
-        with caplog.at_level(logging.INFO, logger="bot.frontends.discord_bot.client"):
-            thanks = data(await restarted.interact(click(up_id, components=payload["components"])))
+        thanks = data(await restarted.interact(click(up_id, components=payload["components"])))
         assert thanks["flags"] & EPHEMERAL and thanks["content"] == "Thanks, glad it helped."
-        assert f"feedback up on query {up_id.split(':')[2]}" in caplog.text
+        changed = data(await restarted.interact(click(down_id, components=payload["components"])))
+        assert changed["flags"] & EPHEMERAL and "moderators will look" in changed["content"]
     finally:
         await restarted.stop()
+        await second_log.close()
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT question, source FROM queries WHERE id = ?", (query_id,)).fetchone() == (
+            "mutual defence clause",
+            "slash",
+        )
+        assert db.execute("SELECT query_id, vote FROM feedback").fetchall() == [(query_id, -1)]  # one vote, changed
 
 
 async def test_button_for_a_removed_topic_says_so(harness):
@@ -345,7 +361,7 @@ def test_embeds_respect_discord_limits(tiny_kb):
 
 async def test_command_error_apologises_and_logs_the_traceback(tiny_kb, caplog):
     class Broken(AnswerService):
-        def answer(self, question: str, *, source: Any) -> Any:
+        def answer(self, question: str, *, source: Any, asker: Any = None) -> Any:
             raise RuntimeError("boom")
 
     h = await Harness.start(SETTINGS, Broken(tiny_kb))

@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -20,7 +21,9 @@ from bot.config import PROJECT_ROOT, Settings, SettingsError, load_settings
 from bot.frontends.console import Console
 from bot.frontends.terminal import render_answer
 from bot.knowledge.loader import KnowledgeError, load_knowledge
+from bot.knowledge.model import KnowledgeBase
 from bot.knowledge.stats import compute_stats
+from bot.querylog.store import QueryLog
 from bot.service import AnswerService, QuerySource
 
 DEFAULT_SEEDS_DIR = PROJECT_ROOT.parent / "shared" / "seeds"
@@ -94,18 +97,40 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "kb":
         return _kb_check(args, settings) if args.kb_command == "check" else _kb_stats(args, settings)
     if args.command == "ask":
-        return _ask(args, _service(args, settings))
+        return asyncio.run(_ask(args, settings))
     if args.command == "sync":
         return _sync(args, settings)
     if args.command == "console":
-        return Console(_service(args, settings), sys.stdout, interactive=sys.stdin.isatty()).run(sys.stdin)
+        return asyncio.run(_console(args, settings, interactive=sys.stdin.isatty()))
     return _run(args, settings)
 
 
-def _service(args: argparse.Namespace, settings: Settings) -> AnswerService:
-    directory = args.knowledge or settings.knowledge_dir
+@contextlib.asynccontextmanager
+async def _answering(args: argparse.Namespace, settings: Settings) -> AsyncIterator[AnswerService]:
+    """The answer service, with the query log open around it unless --no-log; the log is flushed on exit."""
+    knowledge = _knowledge(args, settings)
+    if args.no_log:
+        yield AnswerService(knowledge, settings.thresholds)
+        return
+    query_log = QueryLog(
+        args.db or settings.db_path, salt=settings.user_hash_salt, retention_days=settings.retention_days
+    )
+    await query_log.open()
     try:
-        return AnswerService(load_knowledge(directory), settings.thresholds)
+        try:
+            learned = await query_log.learned()
+        except (sqlite3.Error, OSError) as error:
+            log.error("query log unavailable, answering without learned phrasings: %s", error)
+            learned = {}
+        yield AnswerService(knowledge, settings.thresholds, recorder=query_log, learned=learned)
+    finally:
+        await query_log.close()
+
+
+def _knowledge(args: argparse.Namespace, settings: Settings) -> KnowledgeBase:
+    directory = getattr(args, "knowledge", None) or settings.knowledge_dir
+    try:
+        return load_knowledge(directory)
     except KnowledgeError as error:
         first = error.problems[0]
         more = (
@@ -118,19 +143,33 @@ def _service(args: argparse.Namespace, settings: Settings) -> AnswerService:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.discord_token:
-        from bot.frontends.discord_bot.client import AllyBot, run_bot  # discord.py loads only when needed
-
         with _discord_errors():
-            asyncio.run(run_bot(AllyBot(settings, _service(args, settings)), settings.discord_token))
+            asyncio.run(_discord(args, settings))
         return 0
     if not sys.stdin.isatty():
         raise UserError(
             "no DISCORD_TOKEN is set and input is not a terminal: set DISCORD_TOKEN to run the "
             "Discord bot, or use 'allybot console' to answer questions read from stdin"
         )
-    service = _service(args, settings)
-    print(f"No DISCORD_TOKEN set: starting the offline console on {service.knowledge.directory}.", file=sys.stderr)
-    return Console(service, sys.stdout, interactive=True).run(sys.stdin)
+    print(
+        f"No DISCORD_TOKEN set: starting the offline console on {args.knowledge or settings.knowledge_dir}.",
+        file=sys.stderr,
+    )
+    return asyncio.run(_console(args, settings, interactive=True))
+
+
+async def _console(args: argparse.Namespace, settings: Settings, *, interactive: bool) -> int:
+    """The console reads stdin in a worker thread, so the query log keeps writing on the event loop."""
+    async with _answering(args, settings) as service:
+        return await asyncio.to_thread(Console(service, sys.stdout, interactive=interactive).run, sys.stdin)
+
+
+async def _discord(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.frontends.discord_bot.client import AllyBot, run_bot  # discord.py loads only when needed
+
+    assert settings.discord_token
+    async with _answering(args, settings) as service:
+        await run_bot(AllyBot(settings, service), settings.discord_token)
 
 
 def _sync(args: argparse.Namespace, settings: Settings) -> int:
@@ -139,7 +178,7 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.discord_token:
         raise UserError("sync needs DISCORD_TOKEN (in the environment or .env)")
     guild_id = args.guild or settings.home_guild_id
-    bot = AllyBot(settings, _service(argparse.Namespace(knowledge=None), settings))
+    bot = AllyBot(settings, AnswerService(_knowledge(args, settings)))
     with _discord_errors():
         synced = asyncio.run(sync_commands(bot, settings.discord_token, guild_id))
     where = f"guild {guild_id}" if guild_id else "all guilds (global; may take up to an hour to appear)"
@@ -168,23 +207,31 @@ def _discord_errors() -> Iterator[None]:
         raise UserError(f"cannot reach Discord: {error}") from error
 
 
-def _ask(args: argparse.Namespace, service: AnswerService) -> int:
+async def _ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.batch is not None and args.question is not None:
         raise UserError("give either a question or --batch FILE, not both")
-    if args.batch is None:
-        if args.question is None or not args.question.strip():
-            raise UserError('the question is empty: allybot ask "what is article 5?"')
-        _print_answers([args.question], service, json_lines=args.json)
-        return 0
-    if args.batch == "-":
-        _print_answers(_lines(sys.stdin), service, json_lines=args.json)
-        return 0
-    try:
-        with open(args.batch, encoding="utf-8", errors="replace") as batch:
-            _print_answers(_lines(batch), service, json_lines=args.json)
-    except OSError as error:
-        raise UserError(f"cannot read {args.batch}: {error.strerror or error}") from error
+    if args.batch is None and (args.question is None or not args.question.strip()):
+        raise UserError('the question is empty: allybot ask "what is article 5?"')
+    with _questions(args) as questions:
+        async with _answering(args, settings) as service:
+            _print_answers(questions, service, json_lines=args.json)
     return 0
+
+
+@contextlib.contextmanager
+def _questions(args: argparse.Namespace) -> Iterator[Iterable[str]]:
+    """The question, or the lines of the --batch file or stdin."""
+    if args.batch is None:
+        yield [args.question]
+    elif args.batch == "-":
+        yield _lines(sys.stdin)
+    else:
+        try:
+            batch = open(args.batch, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed below
+        except OSError as error:
+            raise UserError(f"cannot read {args.batch}: {error.strerror or error}") from error
+        with batch:
+            yield _lines(batch)
 
 
 def _lines(stream: TextIO) -> Iterable[str]:

@@ -69,10 +69,6 @@ class AllyBot(commands.Bot):
         except discord.HTTPException:
             log.exception("could not send the apology for /%s", command)
 
-    async def record_feedback(self, query_id: int, user_id: int, vote: str) -> None:
-        """Where 👍/👎 go. Storing them belongs to the query log; until it exists they are logged here."""
-        log.info("feedback %s on query %s", vote, query_id)
-
 
 async def run_bot(bot: AllyBot, token: str) -> None:
     """Run until the gateway closes or SIGINT/SIGTERM arrives; then close cleanly (cogs unload first)."""

@@ -102,7 +102,7 @@ class FeedbackButton(
         return cls(int(match["query_id"]), match["vote"])
 
     async def callback(self, interaction: discord.Interaction[AllyBot]) -> None:
-        await interaction.client.record_feedback(self.query_id, interaction.user.id, self.vote)
+        interaction.client.service.record_feedback(self.query_id, interaction.user.id, self.vote)
         thanks = "Thanks, glad it helped." if self.vote == "up" else "Thanks; moderators will look at this one."
         await interaction.response.send_message(thanks, ephemeral=True, allowed_mentions=NO_PINGS)
 

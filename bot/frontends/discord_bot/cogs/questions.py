@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from bot.frontends.discord_bot.render import MAX_CHOICE_NAME, NO_PINGS, answer_reply, clip, help_embed
 from bot.frontends.discord_bot.views import RateLimiter, TopicsPager, answer_view, send_entry
-from bot.service import QuerySource
+from bot.service import Asker, QuerySource
 
 if TYPE_CHECKING:
     from bot.frontends.discord_bot.client import AllyBot
@@ -54,7 +54,8 @@ class Questions(commands.Cog):
         if wait:
             await interaction.response.send_message(cooldown_text(wait), ephemeral=True, allowed_mentions=NO_PINGS)
             return
-        answer = self.bot.service.answer(question, source=QuerySource.SLASH)
+        asker = Asker(interaction.user.id, interaction.guild_id, interaction.channel_id)
+        answer = self.bot.service.answer(question, source=QuerySource.SLASH, asker=asker)
         reply = answer_reply(answer, self.bot.service.knowledge)
         await interaction.response.send_message(
             content=reply.content,
@@ -140,7 +141,8 @@ class Questions(commands.Cog):
             if self.limiter.should_notify(message.author.id, wait):
                 await message.reply(cooldown_text(wait), allowed_mentions=NO_PINGS, mention_author=False)
             return
-        answer = self.bot.service.answer(message.content, source=source)
+        asker = Asker(message.author.id, message.guild.id if message.guild else None, message.channel.id)
+        answer = self.bot.service.answer(message.content, source=source, asker=asker)
         reply = answer_reply(answer, self.bot.service.knowledge)
         await message.reply(
             content=reply.content,

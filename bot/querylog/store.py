@@ -1,0 +1,308 @@
+"""The query log: every question and vote, written off the answer path.
+
+``record`` and ``record_feedback`` only put a row on a queue and return; one
+writer task drains it in batches, one transaction per batch. A failing write
+(locked, read-only or full disk) is reported in the bot's log and retried with
+backoff: the rows stay queued, so nothing is lost while the process lives, and
+``close`` flushes what is queued. User ids are stored only as salted hashes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import secrets
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.querylog.schema import migrate
+from bot.service import Answer, Asker, QuerySource
+
+log = logging.getLogger(__name__)
+MAX_STORED_QUESTION = 2000
+RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)  # seconds between attempts at a failing write, the last repeating
+DAY = 24 * 3600
+
+
+@dataclass
+class Health:
+    """What moderators see about the log itself."""
+
+    pending: int = 0
+    written: int = 0
+    last_error: str | None = None
+    failing_since: datetime | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+class QueryLog:
+    def __init__(
+        self, path: Path, *, salt: str | None = None, retention_days: int | None = None, batch_size: int = 500
+    ) -> None:
+        self.path, self.retention_days, self.batch_size = Path(path), retention_days, batch_size
+        self._configured_salt = salt
+        self._salt = ""
+        self._db: aiosqlite.Connection | None = None
+        self._queue: asyncio.Queue[tuple[str, tuple[Any, ...]]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connecting = asyncio.Lock()  # the writer, the purge and moderators may all ask at once
+        self._outstanding = 0  # rows queued or being written
+        self.health = Health()
+
+    # --- life cycle ----------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open (creating folder and file), migrate, start the writer and the daily purge.
+
+        If the file cannot be opened, the log keeps queueing and keeps trying: answers never wait for it.
+        """
+        self._loop = asyncio.get_running_loop()
+        self._tasks.append(asyncio.create_task(self._writer(), name="querylog-writer"))
+        if self.retention_days:
+            self._tasks.append(asyncio.create_task(self._purge_daily(), name="querylog-retention"))
+        with contextlib.suppress(sqlite3.Error, OSError):
+            await self._connect()
+
+    async def _connect(self) -> aiosqlite.Connection:
+        async with self._connecting:
+            return self._db or await self._open_file()
+
+    async def _open_file(self) -> aiosqlite.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(self.path, timeout=5)
+            try:
+                await db.execute("PRAGMA journal_mode=WAL")
+                await db.execute("PRAGMA busy_timeout=5000")
+                await migrate(db)
+                self._salt = self._configured_salt or await self._stored_salt(db)
+            except BaseException:
+                await db.close()
+                raise
+        except (sqlite3.Error, OSError) as error:
+            self._failed(error)
+            raise
+        self._db = db
+        return db
+
+    @staticmethod
+    async def _stored_salt(db: aiosqlite.Connection) -> str:
+        """The salt kept in the file, created once: hashes stay comparable across restarts."""
+        async with db.execute("SELECT value FROM meta WHERE key = 'salt'") as cursor:
+            row = await cursor.fetchone()
+        if row:
+            return row[0]
+        salt = secrets.token_hex(16)
+        await db.execute("INSERT INTO meta (key, value) VALUES ('salt', ?)", (salt,))
+        await db.commit()
+        return salt
+
+    async def close(self, timeout: float = 10.0) -> None:
+        """Write everything queued (waiting up to ``timeout`` seconds for a failing disk), then close."""
+        try:
+            await asyncio.wait_for(self._queue.join(), timeout)
+        except TimeoutError:
+            log.error(
+                "query log: %d rows could not be written before shutdown: %s",
+                self._outstanding,
+                self.health.last_error,
+            )
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def flush(self) -> None:
+        await self._queue.join()
+
+    # --- recording (never blocks) ----------------------------------------------------------------------
+
+    def user_hash(self, user_id: int | None) -> str | None:
+        if user_id is None:
+            return None
+        return hashlib.sha256(f"{self._salt}:{user_id}".encode()).hexdigest()[:32]
+
+    def record(self, answer: Answer, source: QuerySource, asker: Asker | None = None) -> None:
+        asker = asker or Asker()
+        question = answer.query[:MAX_STORED_QUESTION]
+        alternatives = json.dumps([{"id": s.entry.id, "score": s.score} for s in answer.alternatives])
+        row = (
+            answer.query_id,
+            iso(utc_now()),
+            source.value,
+            asker.guild_id,
+            asker.channel_id,
+            asker.user_id,
+            question,
+            int(answer.truncated or len(answer.query) > MAX_STORED_QUESTION),
+            answer.normalized,
+            answer.outcome.value,
+            answer.entry.id if answer.entry else None,
+            answer.score,
+            alternatives,
+            answer.kb_version,
+            answer.latency_ms,
+        )
+        self._enqueue(("query", row))
+
+    def record_feedback(self, query_id: int, user_id: int, vote: str) -> None:
+        self._enqueue(("vote", (query_id, user_id, 1 if vote == "up" else -1, iso(utc_now()))))
+
+    def _enqueue(self, item: tuple[str, tuple[Any, ...]]) -> None:
+        """Queue a row from the event loop, or from a front end's worker thread (the console)."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if self._loop is None or running is self._loop:
+            self._put(item)
+        else:
+            self._loop.call_soon_threadsafe(self._put, item)
+
+    def _put(self, item: tuple[str, tuple[Any, ...]]) -> None:
+        self._queue.put_nowait(item)
+        self._outstanding += 1
+        self.health.pending = self._outstanding
+
+    # --- the writer ---------------------------------------------------------------------------------
+
+    async def _writer(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.batch_size and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._write_until_done(batch)
+            self._outstanding -= len(batch)
+            self.health.pending = self._outstanding
+            for _ in batch:
+                self._queue.task_done()
+
+    async def _write_until_done(self, batch: list[tuple[str, tuple[Any, ...]]]) -> None:
+        attempt = 0
+        while True:
+            try:
+                db = await self._connect()
+                await self._write(db, batch)
+            except Exception as error:  # a disk fault, or a bug: either way keep the rows and say so
+                self._failed(error)
+                await asyncio.sleep(RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)])
+                attempt += 1
+                continue
+            self.health.written += len(batch)
+            if self.health.last_error is not None:
+                log.warning("query log: writing again after %s", self.health.last_error)
+                self.health.last_error = self.health.failing_since = None
+            return
+
+    async def _write(self, db: aiosqlite.Connection, batch: list[tuple[str, tuple[Any, ...]]]) -> None:
+        # Raw user ids live only in memory, on the queue; they are hashed here, once the salt is known.
+        queries = [(*row[:5], self.user_hash(row[5]), *row[6:]) for kind, row in batch if kind == "query"]
+        votes = [(row[0], self.user_hash(row[1]), *row[2:]) for kind, row in batch if kind == "vote"]
+        try:
+            await db.executemany(
+                "INSERT OR IGNORE INTO queries (id, asked_at, source, guild_id, channel_id, user_hash, question,"
+                " question_truncated, normalized, outcome, entry_id, score, alternatives, kb_version, latency_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                queries,
+            )
+            await db.executemany(
+                "INSERT INTO feedback (query_id, user_hash, vote, voted_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (query_id, user_hash) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
+                votes,
+            )
+            await db.commit()
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                await db.rollback()
+            raise
+
+    def _failed(self, error: BaseException) -> None:
+        message = f"{type(error).__name__}: {error}"
+        if self.health.last_error != message:
+            expected = isinstance(error, sqlite3.Error | OSError)
+            log.error(
+                "query log: cannot write to %s (%s); answers go on, rows stay queued",
+                self.path,
+                message,
+                exc_info=None if expected else error,
+            )
+        self.health.last_error = message
+        self.health.failing_since = self.health.failing_since or utc_now()
+
+    # --- retention ------------------------------------------------------------------------------------
+
+    async def purge(self, days: int) -> int:
+        """Delete questions (and their votes) older than ``days``; return how many questions went."""
+        db = await self._connect()
+        cutoff = iso(utc_now() - timedelta(days=days))
+        await db.execute(
+            "DELETE FROM feedback WHERE query_id IN (SELECT id FROM queries WHERE asked_at < ?)", (cutoff,)
+        )
+        cursor = await db.execute("DELETE FROM queries WHERE asked_at < ?", (cutoff,))
+        await db.commit()
+        return cursor.rowcount
+
+    async def _purge_daily(self) -> None:
+        assert self.retention_days
+        while True:
+            try:
+                removed = await self.purge(self.retention_days)
+                if removed:
+                    log.info("query log: purged %d questions older than %d days", removed, self.retention_days)
+            except (sqlite3.Error, OSError) as error:
+                self._failed(error)
+            await asyncio.sleep(DAY)
+
+    # --- access for reports -----------------------------------------------------------------------------
+
+    async def connection(self) -> aiosqlite.Connection:
+        """The open connection, for reports and moderator actions (raises when the file is unusable)."""
+        return await self._connect()
+
+    # --- what moderators taught or dismissed ------------------------------------------------------------
+
+    async def learn(self, phrasing: str, normalized: str, entry_id: str) -> None:
+        db = await self._connect()
+        await db.execute(
+            "INSERT INTO learned (normalized, phrasing, entry_id, added_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (normalized) DO UPDATE SET phrasing = excluded.phrasing, entry_id = excluded.entry_id,"
+            " added_at = excluded.added_at",
+            (normalized, phrasing, entry_id, iso(utc_now())),
+        )
+        await db.commit()
+
+    async def learned(self) -> dict[str, list[str]]:
+        """Taught phrasings by entry id, oldest first."""
+        db = await self._connect()
+        found: dict[str, list[str]] = {}
+        async with db.execute("SELECT entry_id, phrasing FROM learned ORDER BY added_at, normalized") as cursor:
+            async for entry_id, phrasing in cursor:
+                found.setdefault(entry_id, []).append(phrasing)
+        return found
+
+    async def dismiss(self, normalized: str) -> None:
+        db = await self._connect()
+        await db.execute(
+            "INSERT OR REPLACE INTO dismissed (normalized, dismissed_at) VALUES (?, ?)", (normalized, iso(utc_now()))
+        )
+        await db.commit()
