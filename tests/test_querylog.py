@@ -1,0 +1,233 @@
+"""The query log against real SQLite files: fields, votes, migrations, retention, faults, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.querylog.schema import MIGRATIONS, SCHEMA_VERSION
+from bot.querylog.store import QueryLog
+from bot.service import AnswerService, Asker, QuerySource
+from tests.conftest import TINY_KB, run_cli
+from tests.discord_harness import (
+    ASK_CHANNEL_ID,
+    BOT_ID,
+    CHANNEL_ID,
+    GUILD_ID,
+    USER_ID,
+    Harness,
+    message,
+    option,
+    slash,
+    user,
+)
+
+COLUMNS = (
+    "id",
+    "asked_at",
+    "source",
+    "guild_id",
+    "channel_id",
+    "user_hash",
+    "question",
+    "question_truncated",
+    "normalized",
+    "outcome",
+    "entry_id",
+    "score",
+    "alternatives",
+    "kb_version",
+    "latency_ms",
+)
+
+
+def rows(database: Path) -> list[dict]:
+    with sqlite3.connect(database) as db:
+        return [
+            dict(zip(COLUMNS, r, strict=True))
+            for r in db.execute(f"SELECT {', '.join(COLUMNS)} FROM queries ORDER BY id")
+        ]
+
+
+@pytest.fixture
+async def query_log(tmp_path: Path) -> AsyncIterator[QueryLog]:
+    log = QueryLog(tmp_path / "log.sqlite3")
+    await log.open()
+    yield log
+    await log.close()
+
+
+async def test_every_field_is_logged_from_discord_sources(tiny_kb, tmp_path):
+    database = tmp_path / "log.sqlite3"
+    query_log = QueryLog(database)
+    await query_log.open()
+    h = await Harness.start(
+        Settings(ask_channel_ids=frozenset({ASK_CHANNEL_ID})), AnswerService(tiny_kb, recorder=query_log)
+    )
+    try:
+        await h.interact(slash("ask", option("question", "PfP?")))
+        me = user(BOT_ID, "allybot", bot=True)
+        await h.post(message(f"<@{BOT_ID}> which treaty created the alliance?", mentions=(me,)))
+        await h.post(message("best pizza in town", dm=True))
+        await h.post(message("partner", channel_id=ASK_CHANNEL_ID))
+    finally:
+        await h.stop()
+        await query_log.close()
+    logged = rows(database)
+    assert [r["source"] for r in logged] == ["slash", "mention", "dm", "ask-channel"]
+    slash_row, mention_row, dm_row, channel_row = logged
+    assert slash_row["question"] == "PfP?" and slash_row["normalized"] == "partnership for peace"
+    assert (slash_row["outcome"], slash_row["entry_id"], slash_row["score"]) == ("answered", "peace-partnership", 100.0)
+    assert (slash_row["guild_id"], slash_row["channel_id"]) == (GUILD_ID, CHANNEL_ID)
+    assert dm_row["guild_id"] is None and dm_row["outcome"] == "unanswered" and dm_row["entry_id"] is None
+    assert channel_row["channel_id"] == ASK_CHANNEL_ID
+    assert mention_row["entry_id"] == "founding-treaty"
+    for row in logged:
+        assert datetime.fromisoformat(row["asked_at"]).utcoffset() == timedelta(0)
+        assert len(row["user_hash"]) == 32 and str(USER_ID) not in row["user_hash"]
+        assert row["kb_version"] == tiny_kb.version and row["latency_ms"] >= 0
+        assert isinstance(json.loads(row["alternatives"]), list)
+    assert len({r["user_hash"] for r in logged}) == 1, "one asker, one stable hash"
+
+
+def test_cli_and_console_are_logged_and_no_log_is_respected(tmp_path):
+    database = tmp_path / "log.sqlite3"
+    run_cli("ask", "--knowledge", str(TINY_KB), "--db", str(database), "PfP")
+    run_cli("console", "--knowledge", str(TINY_KB), "--db", str(database), stdin="partner exercises\n:quit\n")
+    run_cli("ask", "--knowledge", str(TINY_KB), "--db", str(database), "--no-log", "not logged")
+    logged = rows(database)
+    assert [(r["source"], r["question"]) for r in logged] == [("cli", "PfP"), ("console", "partner exercises")]
+    assert all(r["user_hash"] is None and r["guild_id"] is None for r in logged)
+
+
+async def test_a_vote_per_user_per_answer_and_a_later_click_changes_it(query_log, tiny_kb):
+    service = AnswerService(tiny_kb, recorder=query_log)
+    answer = service.answer("PfP", source=QuerySource.SLASH, asker=Asker(USER_ID))
+    service.record_feedback(answer.query_id, USER_ID, "up")
+    service.record_feedback(answer.query_id, USER_ID, "down")
+    service.record_feedback(answer.query_id, USER_ID + 1, "up")
+    await query_log.flush()
+    db = await query_log.connection()
+    async with db.execute("SELECT query_id, vote FROM feedback ORDER BY vote") as cursor:
+        assert await cursor.fetchall() == [(answer.query_id, -1), (answer.query_id, 1)]
+
+
+async def test_migrates_an_empty_file_and_every_earlier_version(tmp_path):
+    assert SCHEMA_VERSION == len(MIGRATIONS) >= 2
+    for version in range(SCHEMA_VERSION):
+        database = tmp_path / f"v{version}.sqlite3"
+        with sqlite3.connect(database) as db:
+            for script in MIGRATIONS[:version]:
+                db.executescript(script)
+            db.execute(f"PRAGMA user_version = {version}")
+            if version >= 1:
+                db.execute(
+                    "INSERT INTO queries (id, asked_at, source, question, normalized, outcome, score,"
+                    " alternatives, kb_version, latency_ms) VALUES (1, '2026-01-01T00:00:00+00:00', 'cli',"
+                    " 'old', 'old', 'answered', 90, '[]', 'v', 1)"
+                )
+        query_log = QueryLog(database)
+        await query_log.open()
+        await query_log.close()
+        with sqlite3.connect(database) as db:
+            assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            assert {"queries", "feedback", "learned", "dismissed", "meta"} <= tables
+            if version >= 1:
+                assert db.execute("SELECT question FROM queries").fetchall() == [("old",)]
+
+
+async def test_retention_purges_old_questions_and_their_votes(query_log, tiny_kb):
+    service = AnswerService(tiny_kb, recorder=query_log)
+    recent = service.answer("PfP", source=QuerySource.CLI)
+    old = service.answer("partner", source=QuerySource.CLI)
+    service.record_feedback(old.query_id, USER_ID, "down")
+    await query_log.flush()
+    db = await query_log.connection()
+    long_ago = (datetime.now(UTC) - timedelta(days=400)).isoformat(timespec="seconds")
+    await db.execute("UPDATE queries SET asked_at = ? WHERE id = ?", (long_ago, old.query_id))
+    await db.commit()
+    assert await query_log.purge(365) == 1
+    async with db.execute("SELECT id FROM queries") as cursor:
+        assert await cursor.fetchall() == [(recent.query_id,)]
+    async with db.execute("SELECT COUNT(*) FROM feedback") as cursor:
+        assert await cursor.fetchone() == (0,)
+
+
+async def test_a_locked_database_delays_no_answer_and_loses_no_row(tiny_kb, tmp_path):
+    database = tmp_path / "log.sqlite3"
+    query_log = QueryLog(database)
+    await query_log.open()
+    await query_log.flush()
+    blocker = sqlite3.connect(database, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    service = AnswerService(tiny_kb, recorder=query_log)
+    started = time.perf_counter()
+    answers = [service.answer(f"PfP {i}", source=QuerySource.CLI) for i in range(50)]
+    assert time.perf_counter() - started < 1.0, "answers do not wait for the database"
+    assert all(a.entry and a.entry.id == "peace-partnership" for a in answers)
+    await asyncio.sleep(0.3)
+    assert query_log.health.pending == 50
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    await asyncio.wait_for(query_log.flush(), 30)
+    await query_log.close()
+    assert len(rows(database)) == 50
+
+
+async def test_an_unusable_path_is_reported_and_answers_go_on(tiny_kb, tmp_path):
+    (tmp_path / "not-a-dir").write_text("a file where a folder should be")
+    query_log = QueryLog(tmp_path / "not-a-dir" / "log.sqlite3")
+    await query_log.open()
+    service = AnswerService(tiny_kb, recorder=query_log)
+    assert service.answer("PfP", source=QuerySource.CLI).entry.id == "peace-partnership"
+    await asyncio.sleep(0.2)
+    assert query_log.health.last_error and query_log.health.pending == 1
+    await query_log.close(timeout=0.5)
+
+
+async def test_nothing_queued_is_lost_on_a_clean_shutdown(tiny_kb, tmp_path):
+    database = tmp_path / "log.sqlite3"
+    query_log = QueryLog(database, batch_size=100)
+    await query_log.open()
+    service = AnswerService(tiny_kb, recorder=query_log)
+    ids = [service.answer(f"question {i}", source=QuerySource.CLI, asker=Asker(i)).query_id for i in range(2000)]
+    await query_log.close()
+    assert [r["id"] for r in rows(database)] == sorted(ids)
+
+
+async def test_no_raw_user_id_anywhere_in_the_file(tiny_kb, tmp_path):
+    database = tmp_path / "log.sqlite3"
+    query_log = QueryLog(database)
+    await query_log.open()
+    service = AnswerService(tiny_kb, recorder=query_log)
+    raw_id = 987654321098765432
+    answer = service.answer("PfP", source=QuerySource.DM, asker=Asker(raw_id, None, CHANNEL_ID))
+    service.record_feedback(answer.query_id, raw_id, "up")
+    await query_log.close()
+    contents = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert str(raw_id).encode() not in contents
+    assert raw_id.to_bytes(8, "big") not in contents and raw_id.to_bytes(8, "little") not in contents
+
+
+async def test_salt_is_kept_in_the_file_or_taken_from_settings(tiny_kb, tmp_path):
+    first = QueryLog(tmp_path / "a.sqlite3")
+    await first.open()
+    hashed = first.user_hash(USER_ID)
+    await first.close()
+    again = QueryLog(tmp_path / "a.sqlite3")
+    await again.open()
+    assert again.user_hash(USER_ID) == hashed, "same salt after a restart"
+    await again.close()
+    configured = QueryLog(tmp_path / "b.sqlite3", salt="team-salt")
+    await configured.open()
+    assert configured.user_hash(USER_ID) != hashed
+    await configured.close()
