@@ -9,6 +9,7 @@ with, and no question ever sees half of an old and half of a new index.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -123,9 +124,15 @@ class KnowledgeChange:
         )
 
 
+_sequence = itertools.count(secrets.randbits(20))  # random start: two processes rarely share a value
+
+
 def new_query_id() -> int:
-    """Milliseconds since the epoch, then 16 random bits: unique without a database round trip."""
-    return (time.time_ns() // 1_000_000) << 16 | secrets.randbits(16)
+    """Milliseconds since the epoch, then a 20-bit counter: unique without a database round trip.
+
+    (Random low bits collided: 2,000 answers within 100 ms lost a logged question.)
+    """
+    return (time.time_ns() // 1_000_000) << 20 | (next(_sequence) & 0xFFFFF)
 
 
 class Recorder(Protocol):
