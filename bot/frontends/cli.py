@@ -17,12 +17,16 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
+import aiosqlite
+
 from bot.config import PROJECT_ROOT, Settings, SettingsError, load_settings
 from bot.frontends.console import Console
-from bot.frontends.terminal import render_answer
+from bot.frontends.terminal import format_report, learned_yaml, render_answer
 from bot.knowledge.loader import KnowledgeError, load_knowledge
 from bot.knowledge.model import KnowledgeBase
 from bot.knowledge.stats import compute_stats
+from bot.querylog import reports
+from bot.querylog.chart import bar_chart
 from bot.querylog.store import QueryLog
 from bot.service import AnswerService, QuerySource
 
@@ -60,10 +64,20 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
     ask.add_argument("--batch", metavar="FILE", help="read one question per line from FILE ('-' for stdin)")
 
+    logs = commands.add_parser("logs", help="read the query log (moderators)")
+    logs.add_argument("report", choices=("recent", "gaps", "stats", "export"))
+    logs.add_argument("--days", type=int, default=30, help="look back this many days (0 = everything; default 30)")
+    logs.add_argument("--limit", type=int, default=20, help="rows for recent and gaps (default 20)")
+    logs.add_argument("--json", action="store_true", help="machine-readable output")
+    logs.add_argument("--db", type=Path, metavar="PATH", help="query-log SQLite file (default: setting)")
+    logs.add_argument("--chart", type=Path, metavar="PNG", help="stats: also write a chart of questions per day")
+
     kb = commands.add_parser("kb", help="knowledge-base tools").add_subparsers(dest="kb_command", parser_class=_Parser)
     kb.required = True
     check = kb.add_parser("check", help="validate the knowledge base; exit 1 with every problem")
     check.add_argument("directory", nargs="?", type=Path)
+    learned = kb.add_parser("learned", help="phrasings moderators taught, as YAML to paste into knowledge/")
+    learned.add_argument("--db", type=Path, metavar="PATH", help="query-log SQLite file (default: setting)")
     stats = kb.add_parser("stats", help="coverage by category and source, phrasings per entry")
     stats.add_argument("directory", nargs="?", type=Path)
     stats.add_argument(
@@ -95,7 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "kb":
+        if args.kb_command == "learned":
+            return asyncio.run(_kb_learned(args, settings))
         return _kb_check(args, settings) if args.kb_command == "check" else _kb_stats(args, settings)
+    if args.command == "logs":
+        return asyncio.run(_logs(args, settings))
     if args.command == "ask":
         return asyncio.run(_ask(args, settings))
     if args.command == "sync":
@@ -245,6 +263,49 @@ def _print_answers(questions: Iterable[str], service: AnswerService, *, json_lin
             print(json.dumps(answer.as_dict(), ensure_ascii=False), flush=True)
         else:
             print(render_answer(answer, service.knowledge) + "\n", flush=True)
+
+
+@contextlib.asynccontextmanager
+async def _log_connection(args: argparse.Namespace, settings: Settings) -> AsyncIterator[aiosqlite.Connection]:
+    """An existing query log, opened (and migrated) for reading."""
+    path = args.db or settings.db_path
+    if not path.is_file():
+        raise UserError(f"no query log at {path} (set ALLYBOT_DB_PATH or pass --db)")
+    query_log = QueryLog(path, salt=settings.user_hash_salt)
+    await query_log.open()
+    try:
+        yield await query_log.connection()
+    except (sqlite3.Error, OSError) as error:
+        raise UserError(f"cannot read the query log {path}: {error}") from error
+    finally:
+        await query_log.close()
+
+
+async def _logs(args: argparse.Namespace, settings: Settings) -> int:
+    days = args.days or None
+    async with _log_connection(args, settings) as db:
+        if args.report == "export":
+            sys.stdout.write(await reports.export_csv(db, days))
+            return 0
+        if args.report == "recent":
+            data: object = await reports.recent(db, args.limit)
+        elif args.report == "gaps":
+            data = [gap.as_dict() for gap in await reports.gaps(db, days, args.limit)]
+        else:
+            found = await reports.stats(db, days)
+            if args.chart:
+                args.chart.write_bytes(bar_chart(found.per_day))
+            data = found.as_dict()
+    print(json.dumps(data, ensure_ascii=False) if args.json else format_report(args.report, data))
+    return 0
+
+
+async def _kb_learned(args: argparse.Namespace, settings: Settings) -> int:
+    knowledge = _knowledge(args, settings)
+    async with _log_connection(args, settings) as db:
+        taught = [(i, p) for i, texts in (await QueryLog.learned_from(db)).items() for p in texts]
+    print(learned_yaml(knowledge, taught))
+    return 0
 
 
 def _kb_check(args: argparse.Namespace, settings: Settings) -> int:

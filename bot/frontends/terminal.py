@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.matching.matcher import Outcome
+from bot.matching.normalize import Normalizer
 from bot.service import Answer
 
 WIDTH = 88
@@ -56,3 +58,50 @@ def render_topics(knowledge: KnowledgeBase, category_id: str | None = None) -> s
         else:
             blocks.append(header + "\n" + "\n".join(f"  {e.title} [{e.id}]" for e in entries))
     return "\n".join(blocks)
+
+
+def format_report(report: str, data: object) -> str:
+    """A query-log report as readable text (the --json form carries the same data)."""
+    if report == "recent":
+        return (
+            "\n".join(
+                f"{r['asked_at']}  {r['outcome']:10} {r['score']:5.1f}  {r['entry_id'] or '-':28} {r['question'][:70]}"
+                for r in data  # type: ignore[attr-defined]
+            )
+            or "No questions logged."
+        )
+    if report == "gaps":
+        return (
+            "\n".join(
+                f"{g['count']:4}x  {g['askers']} askers  last {g['last_seen'][:10]}  {g['downvotes']} 👎  "
+                f"{g['question'][:80]}\n        answered as: "
+                + ", ".join(f"{k} ({v})" for k, v in g["answered_as"].items())
+                for g in data  # type: ignore[attr-defined]
+            )
+            or "No gaps: every question in the period was answered without a 👎."
+        )
+    stats: dict = data  # type: ignore[assignment]
+    return "\n".join(
+        [
+            f"Questions: {stats['total']}, answered {stats['answer_rate']}% ({stats['outcomes']})",
+            f"Feedback: {stats['upvotes']} 👍 / {stats['downvotes']} 👎",
+            "Top topics: " + (", ".join(f"{e} ({n})" for e, n in stats["top_entries"]) or "-"),
+            "Busiest channels: " + (", ".join(f"{c} ({n})" for c, n in stats["busiest_channels"]) or "-"),
+            "Per day (answered / not): " + (", ".join(f"{d} {y}/{n}" for d, y, n in stats["per_day"]) or "-"),
+        ]
+    )
+
+
+def learned_yaml(knowledge: KnowledgeBase, taught: list[tuple[str, str]]) -> str:
+    """Taught phrasings not yet in the YAML, by entry, ready to paste under each entry's ``questions:``."""
+    normalize = Normalizer(knowledge.glossary)
+    existing = {e.id: {normalize(p) for p in e.phrasings} for e in knowledge}
+    lines = [
+        "# Phrasings moderators taught. Paste each list under the entry's `questions:` in knowledge/*.yaml;",
+        "# once a phrasing is in the YAML it no longer needs the learned copy.",
+    ]
+    new = [(i, p) for i, p in taught if i in existing and normalize(p) not in existing[i]]
+    for entry_id in dict.fromkeys(i for i, _ in new):
+        lines.append(f"{entry_id}:")
+        lines += [f"  - {json.dumps(p, ensure_ascii=False)}" for i, p in new if i == entry_id]  # JSON strings are YAML
+    return "\n".join(lines if new else [*lines, "# (nothing new to paste)"])

@@ -293,7 +293,10 @@ class QueryLog:
 
     async def learned(self) -> dict[str, list[str]]:
         """Taught phrasings by entry id, oldest first."""
-        db = await self._connect()
+        return await self.learned_from(await self._connect())
+
+    @staticmethod
+    async def learned_from(db: aiosqlite.Connection) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
         async with db.execute("SELECT entry_id, phrasing FROM learned ORDER BY added_at, normalized") as cursor:
             async for entry_id, phrasing in cursor:
