@@ -30,6 +30,7 @@ BOT_ID = APP_ID
 GUILD_ID = 910000000000000001
 CHANNEL_ID = 920000000000000001
 ASK_CHANNEL_ID = 920000000000000002
+MODERATOR_ROLE_ID = 940000000000000001
 USER_ID = 930000000000000001
 OTHER_USER_ID = 930000000000000002
 TIMESTAMP = "2026-11-21T12:00:00+00:00"
@@ -61,16 +62,17 @@ def guild() -> dict[str, Any]:
         "icon": None,
         "roles": [
             {
-                "id": str(GUILD_ID),
-                "name": "@everyone",
+                "id": str(role),
+                "name": name,
                 "permissions": "0",
-                "position": 0,
+                "position": position,
                 "color": 0,
                 "hoist": False,
                 "managed": False,
                 "mentionable": False,
                 "flags": 0,
             }
+            for role, name, position in ((GUILD_ID, "@everyone", 0), (MODERATOR_ROLE_ID, "moderators", 1))
         ],
         "channels": [
             {**channel, "id": str(CHANNEL_ID), "name": "general"},

@@ -41,6 +41,7 @@ from tests.discord_harness import (
 )
 
 EPHEMERAL = 64
+ALL_COMMANDS = {"ask", "topic", "topics", "help", "querylog", "kb", "privacy"}
 NO_PINGS = {"parse": []}
 SETTINGS = Settings(ask_channel_ids=frozenset({ASK_CHANNEL_ID}), cooldown_rate=5, cooldown_seconds=30)
 
@@ -74,7 +75,8 @@ def custom_ids(payload: dict[str, Any]) -> list[str]:
 
 async def test_login_loads_the_cog_and_registers_commands_without_syncing(harness):
     assert "Questions" in harness.bot.cogs
-    assert {c.name for c in harness.bot.tree.get_commands()} == {"ask", "topic", "topics", "help"}
+    assert "Moderation" in harness.bot.cogs
+    assert {c.name for c in harness.bot.tree.get_commands()} == ALL_COMMANDS
     assert not [c for c in harness.http.calls if c.path.endswith("/commands")], "no sync on start"
 
 
@@ -95,11 +97,15 @@ async def test_sync_to_the_home_guild_or_globally(tiny_kb):
         synced = await sync_commands(bot, "test-token", guild_id)
         [put] = [c for c in http.calls if c.method == "PUT"]
         assert put.path == path
-        assert {c["name"] for c in put.json} == {"ask", "topic", "topics", "help"} == {c.name for c in synced}
+        assert {c["name"] for c in put.json} == ALL_COMMANDS == {c.name for c in synced}
         ask = next(c for c in put.json if c["name"] == "ask")
         assert ask["options"][0]["max_length"] == 300 and ask["options"][0]["required"] is True
         topic = next(c for c in put.json if c["name"] == "topic")
         assert topic["options"][0]["autocomplete"] is True
+        for moderator_only in ("querylog", "kb"):
+            group = next(c for c in put.json if c["name"] == moderator_only)
+            assert int(group["default_member_permissions"]) == discord.Permissions(manage_guild=True).value
+            assert group["dm_permission"] is False, "guild only"
 
 
 # --- /ask ----------------------------------------------------------------------------------------

@@ -124,11 +124,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _answering(args: argparse.Namespace, settings: Settings) -> AsyncIterator[AnswerService]:
+async def _answering(
+    args: argparse.Namespace, settings: Settings
+) -> AsyncIterator[tuple[AnswerService, QueryLog | None]]:
     """The answer service, with the query log open around it unless --no-log; the log is flushed on exit."""
     knowledge = _knowledge(args, settings)
     if args.no_log:
-        yield AnswerService(knowledge, settings.thresholds)
+        yield AnswerService(knowledge, settings.thresholds), None
         return
     query_log = QueryLog(
         args.db or settings.db_path, salt=settings.user_hash_salt, retention_days=settings.retention_days
@@ -140,7 +142,7 @@ async def _answering(args: argparse.Namespace, settings: Settings) -> AsyncItera
         except (sqlite3.Error, OSError) as error:
             log.error("query log unavailable, answering without learned phrasings: %s", error)
             learned = {}
-        yield AnswerService(knowledge, settings.thresholds, recorder=query_log, learned=learned)
+        yield AnswerService(knowledge, settings.thresholds, recorder=query_log, learned=learned), query_log
     finally:
         await query_log.close()
 
@@ -178,7 +180,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _console(args: argparse.Namespace, settings: Settings, *, interactive: bool) -> int:
     """The console reads stdin in a worker thread, so the query log keeps writing on the event loop."""
-    async with _answering(args, settings) as service:
+    async with _answering(args, settings) as (service, _):
         return await asyncio.to_thread(Console(service, sys.stdout, interactive=interactive).run, sys.stdin)
 
 
@@ -186,8 +188,8 @@ async def _discord(args: argparse.Namespace, settings: Settings) -> None:
     from bot.frontends.discord_bot.client import AllyBot, run_bot  # discord.py loads only when needed
 
     assert settings.discord_token
-    async with _answering(args, settings) as service:
-        await run_bot(AllyBot(settings, service), settings.discord_token)
+    async with _answering(args, settings) as (service, query_log):
+        await run_bot(AllyBot(settings, service, query_log), settings.discord_token)
 
 
 def _sync(args: argparse.Namespace, settings: Settings) -> int:
@@ -231,7 +233,7 @@ async def _ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.batch is None and (args.question is None or not args.question.strip()):
         raise UserError('the question is empty: allybot ask "what is article 5?"')
     with _questions(args) as questions:
-        async with _answering(args, settings) as service:
+        async with _answering(args, settings) as (service, _):
             _print_answers(questions, service, json_lines=args.json)
     return 0
 

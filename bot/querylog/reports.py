@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 import aiosqlite
 from rapidfuzz import fuzz, process
 
+from bot.matching.matcher import content_tokens
+
 SIMILAR = 85  # token_sort_ratio at which two questions count as the same gap
 
 
@@ -91,14 +93,14 @@ async def gaps(db: aiosqlite.Connection, days: int | None = 30, limit: int = 25)
         since(days),
     )
     closed = [
-        r["normalized"]
+        _key(r["normalized"])
         for r in await _fetch(db, "SELECT normalized FROM learned UNION SELECT normalized FROM dismissed")
     ]
     groups: list[Gap] = []
     representatives: list[str] = []  # the first wording of each group, which later questions are compared to
-    by_frequency = Counter(r["normalized"] for r in rows)
-    for row in sorted(rows, key=lambda r: (-by_frequency[r["normalized"]], r["normalized"])):
-        text = row["normalized"]
+    by_frequency = Counter(_key(r["normalized"]) for r in rows)
+    for row in sorted(rows, key=lambda r: (-by_frequency[_key(r["normalized"])], r["normalized"])):
+        text = _key(row["normalized"])
         if closed and process.extractOne(text, closed, scorer=fuzz.token_sort_ratio, score_cutoff=SIMILAR):
             continue
         found = process.extractOne(text, representatives, scorer=fuzz.token_sort_ratio, score_cutoff=SIMILAR)
@@ -108,6 +110,11 @@ async def gaps(db: aiosqlite.Connection, days: int | None = 30, limit: int = 25)
         groups[found[2] if found else -1].add(row)
     groups.sort(key=lambda g: (-g.count, -g.askers, g.question))
     return groups[:limit]
+
+
+def _key(normalized: str) -> str:
+    """What makes two questions the same gap: their content words ("best pizza town"), as the matcher sees them."""
+    return " ".join(content_tokens(normalized)) or normalized
 
 
 @dataclass

@@ -309,3 +309,26 @@ class QueryLog:
             "INSERT OR REPLACE INTO dismissed (normalized, dismissed_at) VALUES (?, ?)", (normalized, iso(utc_now()))
         )
         await db.commit()
+
+    # --- one asker's own data (privacy) -------------------------------------------------------------------
+
+    async def about(self, user_id: int) -> dict[str, Any]:
+        """How many questions and votes are stored for this user, and their latest questions."""
+        db, hashed = await self._connect(), self.user_hash(user_id)
+        async with db.execute("SELECT COUNT(*) FROM queries WHERE user_hash = ?", (hashed,)) as cursor:
+            (questions,) = await cursor.fetchone()  # type: ignore[misc]
+        async with db.execute("SELECT COUNT(*) FROM feedback WHERE user_hash = ?", (hashed,)) as cursor:
+            (votes,) = await cursor.fetchone()  # type: ignore[misc]
+        async with db.execute(
+            "SELECT asked_at, question FROM queries WHERE user_hash = ? ORDER BY id DESC LIMIT 5", (hashed,)
+        ) as cursor:
+            latest = [tuple(row) for row in await cursor.fetchall()]
+        return {"questions": questions, "votes": votes, "latest": latest}
+
+    async def forget(self, user_id: int) -> int:
+        """Delete this user's questions and votes; return how many questions went."""
+        db, hashed = await self._connect(), self.user_hash(user_id)
+        await db.execute("DELETE FROM feedback WHERE user_hash = ?", (hashed,))
+        cursor = await db.execute("DELETE FROM queries WHERE user_hash = ?", (hashed,))
+        await db.commit()
+        return cursor.rowcount

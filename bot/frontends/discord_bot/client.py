@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sqlite3
 
 import discord
 from discord import app_commands
@@ -20,13 +21,15 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.frontends.discord_bot.render import NO_PINGS
 from bot.frontends.discord_bot.views import FeedbackButton, TopicButton
+from bot.querylog.store import QueryLog
 from bot.service import AnswerService
 
 log = logging.getLogger(__name__)
 # allybot never joins voice; without this discord.py warns on every start that voice libraries are missing.
 discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-EXTENSIONS = ("bot.frontends.discord_bot.cogs.questions",)
+EXTENSIONS = ("bot.frontends.discord_bot.cogs.questions", "bot.frontends.discord_bot.cogs.moderation")
 APOLOGY = "Sorry, something went wrong while answering; it has been logged."
+NOT_A_MODERATOR = "This command is for moderators (Manage Server, or the moderator role)."
 
 
 def build_intents(settings: Settings) -> discord.Intents:
@@ -39,14 +42,14 @@ def build_intents(settings: Settings) -> discord.Intents:
 
 
 class AllyBot(commands.Bot):
-    def __init__(self, settings: Settings, service: AnswerService) -> None:
+    def __init__(self, settings: Settings, service: AnswerService, query_log: QueryLog | None = None) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,  # required by commands.Bot; allybot has no prefix commands
             intents=build_intents(settings),
             allowed_mentions=NO_PINGS,
             help_command=None,
         )
-        self.settings, self.service = settings, service
+        self.settings, self.service, self.query_log = settings, service, query_log
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -58,14 +61,22 @@ class AllyBot(commands.Bot):
         """No prefix commands: questions in messages are the Questions cog's listener's job."""
 
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        """Log with traceback, and tell the user: never a silent failure or "did not respond"."""
+        """Tell the user what went wrong, and log real errors with traceback: never a silent failure."""
         command = interaction.command.qualified_name if interaction.command else "?"
-        log.error("/%s failed", command, exc_info=error)
+        cause = getattr(error, "original", error)
+        if isinstance(error, app_commands.CheckFailure):
+            text = NOT_A_MODERATOR
+        elif isinstance(cause, sqlite3.Error | OSError | LookupError):
+            log.error("/%s: query log unavailable: %s", command, cause)
+            text = f"The query log cannot be used right now ({cause}). Answers are not affected."
+        else:
+            log.error("/%s failed", command, exc_info=error)
+            text = APOLOGY
         try:
             if interaction.response.is_done():
-                await interaction.followup.send(APOLOGY, ephemeral=True, allowed_mentions=NO_PINGS)
+                await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
             else:
-                await interaction.response.send_message(APOLOGY, ephemeral=True, allowed_mentions=NO_PINGS)
+                await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
         except discord.HTTPException:
             log.exception("could not send the apology for /%s", command)
 

@@ -1,0 +1,199 @@
+"""Moderator review through discord.py (see discord_harness.py) against a real query-log file."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from bot.knowledge.loader import load_knowledge
+from bot.querylog.store import QueryLog
+from bot.service import AnswerService, Asker, QuerySource
+from tests.discord_harness import MODERATOR_ROLE_ID, OTHER_USER_ID, USER_ID, Harness, click, option, slash
+
+EPHEMERAL = 64
+MANAGE_SERVER = 1 << 5
+SETTINGS = Settings(moderator_role_id=MODERATOR_ROLE_ID)
+UNANSWERED = [
+    "what is the best pizza in town",
+    "whats the best pizza in town?",
+    "best pizza in town",
+    "what is the weather in brussels",
+]
+
+
+class Bot:
+    """A logged-in bot with a query log on a temporary file, as one unit."""
+
+    def __init__(self, harness: Harness, query_log: QueryLog, service: AnswerService) -> None:
+        self.harness, self.log, self.service = harness, query_log, service
+
+    @classmethod
+    async def start(cls, kb_dir: Path, database: Path) -> Bot:
+        query_log = QueryLog(database)
+        await query_log.open()
+        try:
+            learned = await query_log.learned()
+        except (sqlite3.Error, OSError):  # as the CLI does: an unusable log means no learned phrasings
+            learned = {}
+        service = AnswerService(load_knowledge(kb_dir), recorder=query_log, learned=learned)
+        harness = await Harness.start(SETTINGS, service)
+        harness.bot.query_log = query_log
+        return cls(harness, query_log, service)
+
+    async def stop(self) -> None:
+        await self.harness.stop()
+        await self.log.close()
+
+    async def mod(self, name: str, *options: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        kwargs.setdefault("permissions", MANAGE_SERVER)
+        call = await self.harness.interact(slash(name, *options, group="querylog", **kwargs))
+        return call.json.get("data", call.json)
+
+
+@pytest.fixture
+async def bot(kb_copy: Path, tmp_path: Path) -> AsyncIterator[Bot]:
+    started = await Bot.start(kb_copy, tmp_path / "log.sqlite3")
+    yield started
+    await started.stop()
+
+
+def ask_many(bot: Bot) -> None:
+    for number, question in enumerate(UNANSWERED):
+        bot.service.answer(question, source=QuerySource.DM, asker=Asker(1000 + number % 2))
+
+
+@pytest.mark.parametrize("subcommand", ["recent", "gaps", "stats", "export", "dismiss"])
+async def test_non_moderators_are_refused_even_when_the_command_is_visible(bot, subcommand):
+    options = [option("question", "x")] if subcommand == "dismiss" else []
+    payload = await bot.mod(subcommand, *options, permissions=0)
+    assert payload["flags"] & EPHEMERAL and payload["content"].startswith("This command is for moderators")
+
+
+async def test_moderator_role_or_manage_server_may_use_it(bot):
+    ask_many(bot)
+    await bot.log.flush()
+    by_role = await bot.mod("recent", permissions=0, roles=(MODERATOR_ROLE_ID,))
+    by_permission = await bot.mod("recent")
+    for payload in (by_role, by_permission):
+        assert payload["flags"] & EPHEMERAL
+        assert "what is the weather in brussels" in payload["embeds"][0]["description"]
+
+
+async def test_gaps_group_near_duplicates_most_frequent_first(bot):
+    ask_many(bot)
+    answered = bot.service.answer("PfP", source=QuerySource.SLASH, asker=Asker(USER_ID))
+    bot.service.record_feedback(answered.query_id, USER_ID, "down")
+    await bot.log.flush()
+    text = (await bot.mod("gaps"))["embeds"][0]["description"]
+    lines = [line for line in text.splitlines() if line.startswith("**")]
+    assert lines[0].startswith("**3×** (2 askers") and "pizza" in lines[0]
+    assert any("PfP" in line and "1 👎" in line for line in lines)
+    assert any("weather" in line for line in lines)
+
+
+async def test_resolve_teaches_at_once_and_after_a_restart_and_closes_the_gap(kb_copy, tmp_path):
+    database = tmp_path / "log.sqlite3"
+    first = await Bot.start(kb_copy, database)
+    try:
+        ask_many(first)
+        await first.log.flush()
+        payload = await first.mod(
+            "resolve", option("question", "best pizza in town"), option("topic", "partner-exercises")
+        )
+        assert payload["flags"] & EPHEMERAL and payload["content"].startswith("Learned:")
+        for question in ("best pizza in town", "the best pizza in the town?"):
+            answer = first.service.answer(question, source=QuerySource.CLI)
+            assert answer.answered and answer.entry.id == "partner-exercises"
+        gaps = (await first.mod("gaps"))["embeds"][0]["description"]
+        assert "pizza" not in gaps and "weather" in gaps
+    finally:
+        await first.stop()
+    again = await Bot.start(kb_copy, database)  # a restart keeps what was taught
+    try:
+        assert again.service.answer("best pizza in town", source=QuerySource.CLI).entry.id == "partner-exercises"
+    finally:
+        await again.stop()
+
+
+async def test_dismiss_hides_a_gap(bot):
+    ask_many(bot)
+    await bot.log.flush()
+    payload = await bot.mod("dismiss", option("question", "what is the weather in brussels"))
+    assert payload["content"].startswith("Dismissed")
+    gaps = (await bot.mod("gaps"))["embeds"][0]["description"]
+    assert "weather" not in gaps and "pizza" in gaps
+
+
+async def test_stats_sends_numbers_and_a_png_chart(bot):
+    ask_many(bot)
+    bot.service.answer("PfP", source=QuerySource.SLASH, asker=Asker(USER_ID))
+    await bot.log.flush()
+    payload = await bot.mod("stats")
+    [embed] = payload["embeds"]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Questions"] == "5 · 20.0% answered"
+    assert embed["image"]["url"] == "attachment://questions-per-day.png"
+    assert payload["attachments"][0]["filename"] == "questions-per-day.png"
+
+
+async def test_export_defers_then_sends_a_csv(bot):
+    ask_many(bot)
+    await bot.log.flush()
+    before = len(bot.harness.adapter.calls)
+    await bot.mod("export")
+    deferred, followup = bot.harness.adapter.calls[before : before + 2]
+    assert deferred.json["type"] == 5 and deferred.json["data"]["flags"] & EPHEMERAL  # deferred, "thinking"
+    assert followup.json["attachments"][0]["filename"] == "allybot-queries-30d.csv"
+    assert followup.json["flags"] & EPHEMERAL
+
+
+async def test_kb_reload_reports_changes_or_problems_and_keeps_serving(bot, kb_copy):
+    entries = kb_copy / "entries.yaml"
+    entries.write_text(
+        entries.read_text(encoding="utf-8").replace("id: partner-exercises", "id: joint-exercises"), encoding="utf-8"
+    )
+    reloaded = (await bot.harness.interact(slash("reload", group="kb", permissions=MANAGE_SERVER))).json["data"]
+    assert reloaded["embeds"][0]["title"].startswith("Reloaded")
+    assert "Added: joint-exercises" in reloaded["embeds"][0]["description"]
+    entries.write_text(
+        entries.read_text(encoding="utf-8").replace("related: [mutual-defence]", "related: [ghost]"), encoding="utf-8"
+    )
+    failed = (await bot.harness.interact(slash("reload", group="kb", permissions=MANAGE_SERVER))).json["data"]
+    assert failed["embeds"][0]["title"].startswith("Reload failed")
+    assert (
+        "entries.yaml:" in failed["embeds"][0]["description"]
+        and "[founding-treaty]" in failed["embeds"][0]["description"]
+    )
+    assert bot.service.knowledge.get("joint-exercises") is not None, "still serving the last good knowledge base"
+
+
+async def test_privacy_shows_and_deletes_only_your_own_questions(bot):
+    bot.service.answer("PfP", source=QuerySource.SLASH, asker=Asker(USER_ID))
+    bot.service.answer("partner", source=QuerySource.SLASH, asker=Asker(OTHER_USER_ID))
+    await bot.log.flush()
+    shown = (await bot.harness.interact(slash("privacy"))).json["data"]
+    assert shown["flags"] & EPHEMERAL and "**1** questions" in shown["content"] and "PfP" in shown["content"]
+    [button] = [c for row in shown["components"] for c in row["components"]]
+    message_id = bot.harness.adapter.last_message_id
+    deleted = (await bot.harness.interact(click(button["custom_id"], message_id=message_id))).json
+    assert deleted["type"] == 7 and deleted["data"]["content"] == "Deleted 1 questions and your votes."
+    with sqlite3.connect(bot.log.path) as db:
+        assert db.execute("SELECT question FROM queries").fetchall() == [("partner",)]
+
+
+async def test_moderator_commands_say_when_the_log_is_unusable(kb_copy, tmp_path):
+    (tmp_path / "blocked").write_text("a file where the log's folder should be")
+    broken = await Bot.start(kb_copy, tmp_path / "blocked" / "log.sqlite3")
+    try:
+        payload = await broken.mod("recent")
+        assert payload["flags"] & EPHEMERAL and "query log cannot be used right now" in payload["content"]
+        answer = broken.service.answer("PfP", source=QuerySource.CLI)
+        assert answer.entry.id == "peace-partnership", "answers are not affected"
+    finally:
+        await broken.harness.stop()
+        await broken.log.close(timeout=0.2)
