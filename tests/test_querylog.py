@@ -231,3 +231,62 @@ async def test_salt_is_kept_in_the_file_or_taken_from_settings(tiny_kb, tmp_path
     await configured.open()
     assert configured.user_hash(USER_ID) != hashed
     await configured.close()
+
+
+async def test_shell_reports_read_the_same_log(tiny_kb, tmp_path):
+    database = tmp_path / "log.sqlite3"
+    run_cli(
+        "ask",
+        "--knowledge",
+        str(TINY_KB),
+        "--db",
+        str(database),
+        "--batch",
+        "-",
+        stdin="PfP\nbest pizza in town\nwhat is the best pizza in town?\n=cmd|' /C calc'!A0\n",
+    )
+    recent = json.loads(run_cli("logs", "recent", "--json", "--db", str(database)).stdout)
+    assert [r["question"] for r in recent][-1] == "PfP" and len(recent) == 4
+    gaps = json.loads(run_cli("logs", "gaps", "--json", "--db", str(database)).stdout)
+    assert gaps[0]["count"] == 2 and "pizza" in gaps[0]["question"]
+    chart = tmp_path / "chart.png"
+    stats = json.loads(run_cli("logs", "stats", "--json", "--chart", str(chart), "--db", str(database)).stdout)
+    assert stats["total"] == 4 and stats["outcomes"]["answered"] == 1
+    assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    exported = run_cli("logs", "export", "--db", str(database)).stdout.splitlines()
+    assert exported[0].startswith("id,asked_at,source") and len(exported) == 5
+    assert any(line.count(",'=cmd") for line in exported), "a formula-looking question is defused in the CSV"
+    text = run_cli("logs", "gaps", "--db", str(database)).stdout
+    assert "2x" in text and "answered as: unanswered (2)" in text
+    missing = run_cli("logs", "recent", "--db", str(tmp_path / "nope.sqlite3"))
+    assert missing.returncode == 2 and "no query log at" in missing.stderr
+
+
+async def test_kb_learned_prints_taught_phrasings_not_yet_in_the_yaml(tiny_kb, tmp_path):
+    database = tmp_path / "log.sqlite3"
+    query_log = QueryLog(database)
+    await query_log.open()
+    await query_log.learn("allies training together", "allies training together", "partner-exercises")
+    await query_log.learn("which treaty created the alliance?", "which treaty created the alliance", "founding-treaty")
+    await query_log.close()
+    printed = run_cli("kb", "learned", str(TINY_KB), "--db", str(database)).stdout
+    assert 'partner-exercises:\n  - "allies training together"' in printed
+    assert "which treaty created" not in printed, "already a phrasing in the YAML"
+
+
+async def test_retention_runs_at_start(tiny_kb, tmp_path):
+    database = tmp_path / "log.sqlite3"
+    first = QueryLog(database)
+    await first.open()
+    AnswerService(tiny_kb, recorder=first).answer("PfP", source=QuerySource.CLI)
+    await first.close()
+    with sqlite3.connect(database) as db:
+        db.execute("UPDATE queries SET asked_at = ?", ((datetime.now(UTC) - timedelta(days=40)).isoformat(),))
+    kept = QueryLog(database, retention_days=30)
+    await kept.open()
+    for _ in range(50):  # the purge task runs as the log opens
+        await asyncio.sleep(0.02)
+        if not rows(database):
+            break
+    await kept.close()
+    assert rows(database) == []

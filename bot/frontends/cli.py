@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = kb.add_parser("check", help="validate the knowledge base; exit 1 with every problem")
     check.add_argument("directory", nargs="?", type=Path)
     learned = kb.add_parser("learned", help="phrasings moderators taught, as YAML to paste into knowledge/")
+    learned.add_argument("directory", nargs="?", type=Path)
     learned.add_argument("--db", type=Path, metavar="PATH", help="query-log SQLite file (default: setting)")
     stats = kb.add_parser("stats", help="coverage by category and source, phrasings per entry")
     stats.add_argument("directory", nargs="?", type=Path)
@@ -128,7 +129,7 @@ async def _answering(
     args: argparse.Namespace, settings: Settings
 ) -> AsyncIterator[tuple[AnswerService, QueryLog | None]]:
     """The answer service, with the query log open around it unless --no-log; the log is flushed on exit."""
-    knowledge = _knowledge(args, settings)
+    knowledge = _knowledge(args.knowledge, settings)
     if args.no_log:
         yield AnswerService(knowledge, settings.thresholds), None
         return
@@ -147,8 +148,8 @@ async def _answering(
         await query_log.close()
 
 
-def _knowledge(args: argparse.Namespace, settings: Settings) -> KnowledgeBase:
-    directory = getattr(args, "knowledge", None) or settings.knowledge_dir
+def _knowledge(directory: Path | None, settings: Settings) -> KnowledgeBase:
+    directory = directory or settings.knowledge_dir
     try:
         return load_knowledge(directory)
     except KnowledgeError as error:
@@ -198,7 +199,7 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.discord_token:
         raise UserError("sync needs DISCORD_TOKEN (in the environment or .env)")
     guild_id = args.guild or settings.home_guild_id
-    bot = AllyBot(settings, AnswerService(_knowledge(args, settings)))
+    bot = AllyBot(settings, AnswerService(_knowledge(None, settings)))
     with _discord_errors():
         synced = asyncio.run(sync_commands(bot, settings.discord_token, guild_id))
     where = f"guild {guild_id}" if guild_id else "all guilds (global; may take up to an hour to appear)"
@@ -303,7 +304,7 @@ async def _logs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _kb_learned(args: argparse.Namespace, settings: Settings) -> int:
-    knowledge = _knowledge(args, settings)
+    knowledge = _knowledge(args.directory, settings)
     async with _log_connection(args, settings) as db:
         taught = [(i, p) for i, texts in (await QueryLog.learned_from(db)).items() for p in texts]
     print(learned_yaml(knowledge, taught))
