@@ -7,6 +7,8 @@ to everyone still keeps the log private. Every reply here is ephemeral.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import logging
 from typing import TYPE_CHECKING
@@ -235,7 +237,8 @@ class PrivacyView(discord.ui.View):
 
     @discord.ui.button(label="Delete my questions and votes", style=discord.ButtonStyle.danger)
     async def delete(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
-        await self.query_log.flush()  # questions still queued would otherwise escape the delete
+        with contextlib.suppress(TimeoutError):  # questions still queued would escape the delete; a failing
+            await asyncio.wait_for(self.query_log.flush(), 2)  # file must not stall the reply, though
         removed = await self.query_log.forget(self.user_id)
         await interaction.response.edit_message(content=f"Deleted {removed} questions and your votes.", view=None)
 
