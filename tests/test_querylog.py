@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.querylog.schema import MIGRATIONS, SCHEMA_VERSION
+from bot.querylog.schema import MIGRATIONS, QUERY_COLUMNS, SCHEMA_VERSION
 from bot.querylog.store import QueryLog
 from bot.service import AnswerService, Asker, QuerySource
 from tests.conftest import TINY_KB, run_cli
@@ -30,30 +30,12 @@ from tests.discord_harness import (
     user,
 )
 
-COLUMNS = (
-    "id",
-    "asked_at",
-    "source",
-    "guild_id",
-    "channel_id",
-    "user_hash",
-    "question",
-    "question_truncated",
-    "normalized",
-    "outcome",
-    "entry_id",
-    "score",
-    "alternatives",
-    "kb_version",
-    "latency_ms",
-)
-
 
 def rows(database: Path) -> list[dict]:
     with sqlite3.connect(database) as db:
         return [
-            dict(zip(COLUMNS, r, strict=True))
-            for r in db.execute(f"SELECT {', '.join(COLUMNS)} FROM queries ORDER BY id")
+            dict(zip(QUERY_COLUMNS, r, strict=True))
+            for r in db.execute(f"SELECT {', '.join(QUERY_COLUMNS)} FROM queries ORDER BY id")
         ]
 
 

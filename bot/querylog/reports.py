@@ -16,6 +16,7 @@ import aiosqlite
 from rapidfuzz import fuzz, process
 
 from bot.matching.matcher import content_tokens
+from bot.querylog.schema import QUERY_COLUMNS
 
 SIMILAR = 85  # token_sort_ratio at which two questions count as the same gap
 
@@ -194,31 +195,13 @@ async def stats(db: aiosqlite.Connection, days: int | None = 30) -> Stats:
     )
 
 
-EXPORT_COLUMNS = (
-    "id",
-    "asked_at",
-    "source",
-    "guild_id",
-    "channel_id",
-    "user_hash",
-    "question",
-    "question_truncated",
-    "normalized",
-    "outcome",
-    "entry_id",
-    "score",
-    "alternatives",
-    "kb_version",
-    "latency_ms",
-    "upvotes",
-    "downvotes",
-)
+EXPORT_COLUMNS = (*QUERY_COLUMNS, "upvotes", "downvotes")
 
 
 async def export_csv(db: aiosqlite.Connection, days: int | None = 30) -> str:
     rows = await _fetch(
         db,
-        f"SELECT {', '.join('q.' + c for c in EXPORT_COLUMNS[:-2])},"
+        f"SELECT {', '.join('q.' + c for c in QUERY_COLUMNS)},"
         " (SELECT COUNT(*) FROM feedback f WHERE f.query_id = q.id AND f.vote > 0) AS upvotes,"
         " (SELECT COUNT(*) FROM feedback f WHERE f.query_id = q.id AND f.vote < 0) AS downvotes"
         " FROM queries q WHERE q.asked_at >= ? ORDER BY q.id",

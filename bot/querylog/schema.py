@@ -57,6 +57,25 @@ MIGRATIONS: tuple[str, ...] = (
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
+# The columns of a logged question, in the order the store writes them and the export reads them.
+QUERY_COLUMNS = (
+    "id",
+    "asked_at",
+    "source",
+    "guild_id",
+    "channel_id",
+    "user_hash",
+    "question",
+    "question_truncated",
+    "normalized",
+    "outcome",
+    "entry_id",
+    "score",
+    "alternatives",
+    "kb_version",
+    "latency_ms",
+)
+
 
 async def migrate(db: aiosqlite.Connection) -> int:
     """Bring ``db`` up to ``SCHEMA_VERSION``; return the version it had before."""

@@ -23,7 +23,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.querylog.schema import migrate
+from bot.querylog.schema import QUERY_COLUMNS, migrate
 from bot.service import Answer, Asker, QuerySource
 
 log = logging.getLogger(__name__)
@@ -220,9 +220,8 @@ class QueryLog:
         votes = [(row[0], self.user_hash(row[1]), *row[2:]) for kind, row in batch if kind == "vote"]
         try:
             await db.executemany(
-                "INSERT OR IGNORE INTO queries (id, asked_at, source, guild_id, channel_id, user_hash, question,"
-                " question_truncated, normalized, outcome, entry_id, score, alternatives, kb_version, latency_ms)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR IGNORE INTO queries ({', '.join(QUERY_COLUMNS)})"
+                f" VALUES ({', '.join('?' * len(QUERY_COLUMNS))})",
                 queries,
             )
             await db.executemany(
