@@ -16,7 +16,7 @@ import json
 import logging
 import secrets
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,11 +36,9 @@ DAY = 24 * 3600
 class Health:
     """What moderators see about the log itself."""
 
-    pending: int = 0
-    written: int = 0
+    pending: int = 0  # rows queued or being written
     last_error: str | None = None
     failing_since: datetime | None = None
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 def utc_now() -> datetime:
@@ -208,7 +206,6 @@ class QueryLog:
                 await asyncio.sleep(RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)])
                 attempt += 1
                 continue
-            self.health.written += len(batch)
             if self.health.last_error is not None:
                 log.warning("query log: writing again after %s", self.health.last_error)
                 self.health.last_error = self.health.failing_since = None

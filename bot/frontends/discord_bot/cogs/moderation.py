@@ -80,7 +80,8 @@ class Moderation(commands.Cog):
     def _health_note(self) -> str:
         health = self.bot.query_log.health if self.bot.query_log else None
         if health and health.last_error:
-            return f"⚠️ The query log is failing ({health.last_error}); {health.pending} questions are waiting.\n"
+            since = f" since {health.failing_since:%Y-%m-%d %H:%M} UTC" if health.failing_since else ""
+            return f"⚠️ The query log is failing{since} ({health.last_error}); {health.pending} rows are waiting.\n"
         return ""
 
     def _add_commands(self) -> None:
