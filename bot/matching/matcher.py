@@ -58,15 +58,18 @@ from bot.matching.normalize import Normalizer
 
 STOPWORDS = frozenset(
     """
-a about above abt actually after again against all also am an and any anyone anything are as ask asking at be
-because been before being below between bot both but by can could did do does doing done down during each eh
-else ever explain explained few for from further get give go going got had has have having he hello help her
-here hey hi him his how hows i id if im in into is it its just kind know let lets like look looking me mean
-means meant more most much must my need no nor not now of off ok okay on once only or other our out over own
-please pls plz question quick quickly re really said say says she should so some someone something sort
-summarise summarize summary tell than thank thanks that thats the their them then there these they thing
-things this those through thx to too topic u under understand until up ur us very wanna want was wat we were
-what whats when where which while who whos why will with wot would wut ya yeah you your yours
+a about above abt actually after again against all also am an and any anyone anything anyway are arent as ask
+asked asking asks at basically be because been before being below between bot both btw but by can cant cheers
+could couldnt did didnt do does doesnt doing done dont down during each eh else ever explain explained few
+folks for from further get give go going gonna got guys had hadnt has hasnt have havent having he hello help
+her here heres hey hi him his how hows i id if im in into is isnt it its ive just kind kinda know let lets
+like literally lol look looking maybe me mean means meant more most much must my need no nor not now of off ok
+okay on once only or other our out over own perhaps please pls plz probably question quick quickly re really
+said say says she should shouldnt simply so some someone something sort sorta stuff summarise summarize
+summary supposed tbh tell than thank thanks that thats the their them then there theres these they theyre
+thing things this those through thx to too topic u under understand until up ur us very wanna want was wasnt
+wat we were werent what whats when where wheres which while who whos why will with wont wot would wouldnt wut
+ya yeah you your youre yours youve
 """.split()
 )
 
@@ -91,9 +94,9 @@ class Outcome(StrEnum):
 class Thresholds:
     """Score cut-offs (0-100) for the three outcomes; configurable per deployment."""
 
-    answer: float = 66.0
-    suggest: float = 53.0
-    margin: float = 3.0
+    answer: float = 64.0
+    suggest: float = 55.0
+    margin: float = 4.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.suggest <= self.answer <= 100:
