@@ -329,14 +329,7 @@ def _kb_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _kb_stats(args: argparse.Namespace, settings: Settings) -> int:
-    directory = args.directory or settings.knowledge_dir
-    try:
-        knowledge = load_knowledge(directory)
-    except KnowledgeError as error:
-        raise UserError(
-            f"the knowledge base has {len(error.problems)} problem(s); run: allybot kb check {directory}"
-        ) from error
-    stats = compute_stats(knowledge, args.seeds)
+    stats = compute_stats(_knowledge(args.directory, settings), args.seeds)
     print(f"{stats.entries} entries, phrasings per entry: min {stats.phrasings_min}, median {stats.phrasings_median:g}")
     print("\nEntries per category:")
     for category, count in stats.per_category.items():
