@@ -49,7 +49,6 @@ class Gap:
 
     question: str  # the most frequent wording
     count: int = 0
-    askers: int = 0
     last_seen: str = ""
     downvotes: int = 0
     answers: Counter[str] = field(default_factory=Counter)  # what the bot did: "unanswered", "suggested: id"...
@@ -66,8 +65,11 @@ class Gap:
         self.wordings[row["question"]] += 1
         if row["user_hash"]:
             self.asker_hashes.add(row["user_hash"])
-        self.askers = len(self.asker_hashes)
         self.question = self.wordings.most_common(1)[0][0]
+
+    @property
+    def askers(self) -> int:
+        return len(self.asker_hashes)
 
     def as_dict(self) -> dict:
         return {

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.frontends.discord_bot.render import MAX_BUTTON_LABEL, MAX_CHOICE_NAME, NO_PINGS, Reply, clip, entry_embed
+from bot.frontends.discord_bot.render import (
+    MAX_BUTTON_LABEL,
+    MAX_CHOICE_NAME,
+    MAX_TITLE,
+    NO_PINGS,
+    Reply,
+    clip,
+    entry_embed,
+)
 from bot.knowledge.model import Entry, KnowledgeBase
 
 if TYPE_CHECKING:
@@ -122,7 +130,7 @@ class TopicsPager(discord.ui.View):
     def embed(self) -> discord.Embed:
         shown = self.entries[self.page * self.PAGE_SIZE : (self.page + 1) * self.PAGE_SIZE]
         lines = [f"• **{discord.utils.escape_markdown(e.title)}** · `{e.id}`" for e in shown]
-        embed = discord.Embed(title=clip(self.title, 256), description="\n".join(lines) or "No topics yet.")
+        embed = discord.Embed(title=clip(self.title, MAX_TITLE), description="\n".join(lines) or "No topics yet.")
         embed.set_footer(text=f"Page {self.page + 1}/{self.pages} · open one below or with /topic")
         return embed
 

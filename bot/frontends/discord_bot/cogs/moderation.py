@@ -17,7 +17,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.frontends.discord_bot.render import MAX_CHOICE_NAME, MAX_CONTENT, MAX_DESCRIPTION, NO_PINGS, clip, inert
+from bot.frontends.discord_bot.render import (
+    MAX_CHOICE_NAME,
+    MAX_CONTENT,
+    MAX_DESCRIPTION,
+    MAX_FIELD_VALUE,
+    MAX_TITLE,
+    NO_PINGS,
+    clip,
+    inert,
+)
 from bot.knowledge.loader import KnowledgeError
 from bot.querylog import reports
 from bot.querylog.chart import bar_chart
@@ -125,7 +134,7 @@ class Moderation(commands.Cog):
             embed.add_field(name="Feedback", value=f"{found.upvotes} 👍 · {found.downvotes} 👎")
             embed.add_field(
                 name="Top topics",
-                value=clip("\n".join(f"{e} ({n})" for e, n in found.top_entries) or "—", 1024),
+                value=clip("\n".join(f"{e} ({n})" for e, n in found.top_entries) or "—", MAX_FIELD_VALUE),
                 inline=False,
             )
             embed.add_field(
@@ -202,7 +211,9 @@ class Moderation(commands.Cog):
             )
 
     async def _reply_embed(self, interaction: discord.Interaction, title: str, text: str) -> None:
-        embed = discord.Embed(title=clip(title, 256), description=clip(self._health_note() + text, MAX_DESCRIPTION))
+        embed = discord.Embed(
+            title=clip(title, MAX_TITLE), description=clip(self._health_note() + text, MAX_DESCRIPTION)
+        )
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="privacy", description="See, and delete, what allybot stores about your questions")

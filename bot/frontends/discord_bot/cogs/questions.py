@@ -14,7 +14,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.frontends.discord_bot.render import MAX_CHOICE_NAME, NO_PINGS, answer_reply, clip, help_embed
+from bot.frontends.discord_bot.render import (
+    MAX_CHOICE_NAME,
+    MAX_FIELD_NAME,
+    MAX_FIELD_VALUE,
+    NO_PINGS,
+    answer_reply,
+    clip,
+    help_embed,
+)
 from bot.frontends.discord_bot.views import RateLimiter, TopicsPager, answer_view, send_entry
 from bot.service import Asker, QuerySource
 
@@ -92,7 +100,9 @@ class Questions(commands.Cog):
             for c in knowledge.categories[:25]:
                 count = len(knowledge.in_category(c.id))
                 embed.add_field(
-                    name=clip(f"{c.title} ({count})", 256), value=clip(c.description or c.id, 1024), inline=False
+                    name=clip(f"{c.title} ({count})", MAX_FIELD_NAME),
+                    value=clip(c.description or c.id, MAX_FIELD_VALUE),
+                    inline=False,
                 )
             await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
             return
