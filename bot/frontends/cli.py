@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder of seed articles, to list uncited section headings",
     )
+    bench = commands.add_parser("bench", help="measure speed and memory; print a table and write BENCHMARKS.md")
+    bench.add_argument("--quick", action="store_true", help="small sizes, a few seconds (no file written by default)")
+    bench.add_argument("--out", type=Path, metavar="FILE", help="where to write the report (default: BENCHMARKS.md)")
     parser.set_defaults(command="run", knowledge=None, db=None, no_log=False)  # bare `allybot` is `allybot run`
     return parser
 
@@ -119,9 +122,19 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_ask(args, settings))
     if args.command == "sync":
         return _sync(args, settings)
+    if args.command == "bench":
+        return _bench(args)
     if args.command == "console":
         return asyncio.run(_console(args, settings, interactive=sys.stdin.isatty()))
     return _run(args, settings)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from bot.bench.run import FULL, QUICK, run  # the benchmarks pull in the question set: only load them here
+
+    output = args.out or (None if args.quick else PROJECT_ROOT / "BENCHMARKS.md")
+    run(QUICK if args.quick else FULL, output)
+    return 0
 
 
 @contextlib.asynccontextmanager

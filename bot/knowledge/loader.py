@@ -72,7 +72,7 @@ class _Sequence(list):
     item_lines: list[int]
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(yaml.CSafeLoader):
     """SafeLoader that records where each mapping, key and list item starts."""
 
 

@@ -45,7 +45,6 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -54,6 +53,7 @@ from operator import itemgetter
 from rapidfuzz import fuzz, process
 
 from bot.knowledge.model import Entry, KnowledgeBase
+from bot.matching.index import TitleIndex, WordIndex
 from bot.matching.normalize import Normalizer
 
 STOPWORDS = frozenset(
@@ -109,7 +109,7 @@ class Thresholds:
 class Scoring:
     """The matcher's measured design choices (see the module docstring)."""
 
-    similarity: ScorerFunction = fuzz.token_sort_ratio
+    similarity: ScorerFunction = fuzz.ratio  # on token-sorted texts, i.e. token_sort_ratio (see Matcher)
     coverage_weight: float = 0.6
     summary_credit: float = 0.5  # a question word found only in an entry's summary counts this much
     unknown_weight: float = 1.5  # weight of an unknown word, as a multiple of the rarest known word's
@@ -185,24 +185,26 @@ class Matcher:
         self.scoring = scoring or Scoring()
         self.normalize = Normalizer(knowledge.glossary)
         self._entries: list[Entry] = list(knowledge)
-        self._phrasings: list[list[str]] = []
-        postings: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
         extra = extra_phrasings or {}
-        for index, entry in enumerate(self._entries):
-            texts = [" ".join(content_tokens(self.normalize(p))) for p in (*entry.phrasings, *extra.get(entry.id, ()))]
-            self._phrasings.append(list(dict.fromkeys(t for t in texts if t)))
-            credit = dict.fromkeys(content_tokens(self.normalize(entry.summary)), self.scoring.summary_credit)
-            credit.update(dict.fromkeys((t for text in self._phrasings[-1] for t in text.split()), 1.0))
-            for token, value in credit.items():
-                if value > 0:
-                    postings[token].append((index, value))
-        self._postings = dict(postings)
-        count = max(len(self._entries), 1)
-        self._idf = {token: math.log(1 + count / len(ids)) for token, ids in postings.items()}
-        self._unknown_idf = self.scoring.unknown_weight * math.log(1 + count)
-        self._vocabulary = list(self._postings)
-        self._titles = {index: self.normalize(entry.title) for index, entry in enumerate(self._entries)}
+        phrasings = [
+            [content_tokens(self.normalize(p)) for p in (*entry.phrasings, *extra.get(entry.id, ()))]
+            for entry in self._entries
+        ]
+        # Sorted once here, so the similarity scorer need not sort every phrasing for every question.
+        self._phrasings = [list(dict.fromkeys(" ".join(sorted(p)) for p in texts if p)) for texts in phrasings]
+        self._words = WordIndex(
+            [(t for p in texts for t in p) for texts in phrasings],
+            [content_tokens(self.normalize(entry.summary)) for entry in self._entries],
+            self.scoring.summary_credit,
+        )
+        self._unknown_idf = self.scoring.unknown_weight * math.log(1 + max(len(self._entries), 1))
+        self._titles = TitleIndex({index: self.normalize(entry.title) for index, entry in enumerate(self._entries)})
         self._by_title = sorted(self._entries, key=lambda e: e.title.casefold())
+
+    @property
+    def phrasings(self) -> list[list[str]]:
+        """Each entry's phrasings as the similarity scorer sees them: content words, token-sorted."""
+        return self._phrasings
 
     def match(self, question: str) -> Match:
         normalized = self.normalize(question)
@@ -222,39 +224,52 @@ class Matcher:
         tuning set, those "corrections" turned ordinary words of off-topic
         questions ("many", "round", "wider") into knowledge-base words.
         """
-        if token in self._postings or len(token) < 5 or not self._vocabulary:
+        if token in self._words or len(token) < 5:
             return token
-        found = process.extractOne(token, self._vocabulary, scorer=fuzz.ratio, score_cutoff=self.scoring.typo_cutoff)
-        return found[0] if found and found[0][0] == token[0] else token
+        return self._words.correct(token, self.scoring.typo_cutoff)
 
     def _rank(self, tokens: list[str], unexplained: float = 0.0) -> tuple[Scored, ...]:
-        weights = [self._idf.get(t, self._unknown_idf) for t in tokens]
+        weights = [self._words.idf(t) or self._unknown_idf for t in tokens]
         needed = min(sum(weights) + unexplained, self.scoring.evidence_cap)
-        coverage: defaultdict[int, float] = defaultdict(float)
-        for token, weight in zip(tokens, weights, strict=True):
-            for index, credit in self._postings.get(token, ()):
-                coverage[index] += weight * credit
+        coverage = self._words.coverage(tokens, weights, self.scoring.candidate_limit)
         candidates = heapq.nlargest(self.scoring.candidate_limit, coverage.items(), key=itemgetter(1))
-        query = " ".join(tokens)
+        query = " ".join(sorted(tokens))
         share = self.scoring.coverage_weight
-        scored = [
-            Scored(
-                self._entries[index],
-                round(share * 100 * min(covered / needed, 1.0) + (1 - share) * self._similarity(query, index), 2),
-            )
-            for index, covered in candidates
-        ]
+        best: list[float] = []  # min-heap of the RANKED best scores so far
+        scored = []
+        for index, covered in candidates:  # best coverage first, so the bound below only falls
+            from_coverage = share * 100 * min(covered / needed, 1.0)
+            # What a candidate must reach to enter the ranking (0.01 below the last place: rounding and ties).
+            entry_bar = best[0] - 0.01 if len(best) == self.RANKED else 0.0
+            if from_coverage + (1 - share) * 100 < entry_bar:
+                break  # even a perfect phrasing could not lift this or any later candidate into the ranking
+            similarity = self._similarity(query, index, max(entry_bar - from_coverage, 0.0) / (1 - share))
+            if similarity is None:
+                continue  # no phrasing similar enough to enter the ranking
+            scored.append(Scored(self._entries[index], round(from_coverage + (1 - share) * similarity, 2)))
+            heapq.heappush(best, scored[-1].score)
+            if len(best) > self.RANKED:
+                heapq.heappop(best)
         scored.sort(key=lambda s: (-s.score, s.entry.id))
         return tuple(scored[: self.RANKED])
 
-    def _similarity(self, query: str, index: int) -> float:
-        best = process.extractOne(query, self._phrasings[index], scorer=self.scoring.similarity)
-        return best[1] if best else 0.0
+    def _similarity(self, query: str, index: int, at_least: float) -> float | None:
+        """The entry's best phrasing similarity, or None below ``at_least`` (rapidfuzz then stops early)."""
+        best = process.extractOne(query, self._phrasings[index], scorer=self.scoring.similarity, score_cutoff=at_least)
+        return best[1] if best else None
+
+    COMPLETION_CANDIDATES = 2000  # titles scored per keystroke; a full scan of this many takes about 3 ms
 
     def complete(self, text: str, limit: int = 25) -> list[Entry]:
         """Entries whose titles best fit what a user has typed so far (for autocomplete)."""
         typed = self.normalize(text)
         if not typed:
             return self._by_title[:limit]
-        found = process.extract(typed, self._titles, scorer=fuzz.WRatio, limit=limit, score_cutoff=50)
+        titles = self._titles
+        pool = (
+            titles.titles
+            if len(titles.titles) <= self.COMPLETION_CANDIDATES
+            else titles.candidates(typed, self.COMPLETION_CANDIDATES)
+        )
+        found = process.extract(typed, pool, scorer=fuzz.WRatio, limit=limit, score_cutoff=50)
         return [self._entries[index] for _, _, index in found]

@@ -35,14 +35,23 @@ _DOTTED_ACRONYM = re.compile(r"\b((?:[A-Za-z]\.){2,})")
 _POSSESSIVE = re.compile(r"['’]s\b")
 _APOSTROPHE = re.compile(r"['’]")
 _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
 def _fold(text: str) -> str:
-    """Casefold and strip accents and invisible characters: 'Défense\u200b' -> 'defense'."""
-    decomposed = unicodedata.normalize("NFKD", _INVISIBLE.sub("", text))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return unicodedata.normalize("NFKC", stripped).casefold()
+    """Casefold and strip accents and invisible characters: 'Défense\u200b' -> 'defense'.
+
+    Only runs of non-ASCII characters need Unicode normalisation (a combining accent
+    is itself non-ASCII, so it falls in the run it must be removed from); folding them
+    alone gives the same text as folding the whole string, several times faster.
+    """
+    return _NON_ASCII.sub(_fold_run, _INVISIBLE.sub("", text)).casefold()
+
+
+def _fold_run(run: re.Match[str]) -> str:
+    decomposed = unicodedata.normalize("NFKD", run.group(0))
+    return unicodedata.normalize("NFKC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
 
 
 def _words(text: str) -> str:

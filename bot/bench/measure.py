@@ -1,0 +1,91 @@
+"""Timing and memory primitives shared by the benchmarks.
+
+Latencies are per call, with ``time.perf_counter_ns``; summaries are nearest-rank
+percentiles. Memory is read from ``/proc`` (resident set) and ``getrusage`` (peak),
+so it includes everything the interpreter holds, as an operator would see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import resource
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    """Percentiles of per-call times, in milliseconds, and the throughput they imply."""
+
+    calls: int
+    p50: float
+    p95: float
+    p99: float
+    mean: float
+
+    @property
+    def per_second(self) -> float:
+        return 1000 / self.mean if self.mean else math.inf
+
+    @classmethod
+    def of(cls, milliseconds: list[float]) -> Latency:
+        ordered = sorted(milliseconds)
+        return cls(len(ordered), *(percentile(ordered, p) for p in (50, 95, 99)), sum(ordered) / len(ordered))
+
+
+def percentile(ordered: list[float], p: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    return ordered[max(math.ceil(p / 100 * len(ordered)) - 1, 0)]
+
+
+def time_each(call: Callable[[Item], object], items: Iterable[Item]) -> list[float]:
+    """Milliseconds each ``call(item)`` took."""
+    timings = []
+    clock = time.perf_counter_ns
+    for item in items:
+        started = clock()
+        call(item)
+        timings.append((clock() - started) / 1e6)
+    return timings
+
+
+def resident_mb() -> float:
+    """This process's resident memory now (Linux)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+def peak_resident_mb() -> float:
+    """This process's largest resident memory so far (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class StallWatch:
+    """A task ticking every millisecond; ``worst_ms`` is the longest the event loop kept it waiting."""
+
+    def __init__(self) -> None:
+        self.worst_ms = 0.0
+
+    async def _tick(self) -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            self.worst_ms = max(self.worst_ms, (now - last) * 1000 - 1)
+            last = now
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[StallWatch]:
+        task = asyncio.create_task(self._tick())
+        await asyncio.sleep(0)
+        try:
+            yield self
+        finally:
+            task.cancel()

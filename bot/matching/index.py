@@ -1,0 +1,165 @@
+"""Inverted indexes that keep the matcher's cost nearly flat as the knowledge base grows.
+
+A question is only ever compared with the entries its words point to, never
+with the whole knowledge base:
+
+- :class:`WordIndex` maps each content word to the entries using it, in a
+  phrasing (full credit) or only in the summary (partial credit), as compact
+  integer arrays (4 bytes a posting: a 50,000-entry knowledge base has about
+  5 million). It adds up each entry's IDF-weighted coverage of a question and
+  corrects misspelt words against its vocabulary.
+- :class:`TitleIndex` finds the titles that can complete what a user is typing.
+
+Words found in thousands of entries ("nato", "security") would make every
+question touch most of a large knowledge base. Coverage therefore adds words
+rarest first and, as soon as it can prove that no entry not yet found can enter
+the best ``keep``, adds the remaining common words only to the entries already
+found (the proof: an entry not yet found can gain at most the remaining words'
+total weight). The top ``keep`` are then the same as a full loop's; only long
+questions over very large knowledge bases also hit a work budget (see
+:meth:`WordIndex.coverage`). Nothing here changes an answer on the bundled
+knowledge base, whose longest word list has 80 entries.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import math
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
+
+from rapidfuzz import fuzz, process
+
+WALK_BUDGET = 30_000  # postings one question may walk in Python (about 2 ms); see WordIndex.coverage
+SHORTLIST_FACTOR = 10  # entries kept per candidate wanted when the walk budget runs out
+SETTLE_CHECK_ENTRIES = 64  # before adding a word listed for this many entries, check whether the ranking is settled
+TITLE_TYPO_CUTOFF = 75  # a typed word this close (fuzz.ratio) to a title word stands for it
+
+
+class WordIndex:
+    """Content word -> entries, built once per knowledge base."""
+
+    def __init__(
+        self,
+        phrasing_words: Sequence[Iterable[str]],
+        summary_words: Sequence[Iterable[str]],
+        summary_credit: float,
+    ) -> None:
+        self.size = len(phrasing_words)
+        self.summary_credit = summary_credit
+        full: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
+        partial: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
+        for index, (in_phrasings, in_summary) in enumerate(zip(phrasing_words, summary_words, strict=True)):
+            known = set(in_phrasings)
+            for word in known:
+                full[word].append(index)
+            if summary_credit > 0:
+                for word in set(in_summary) - known:
+                    partial[word].append(index)
+        empty = array("I")
+        self._postings = {w: (full.get(w, empty), partial.get(w, empty)) for w in full.keys() | partial.keys()}
+        count = max(self.size, 1)
+        self._idf = {w: math.log(1 + count / (len(f) + len(p))) for w, (f, p) in self._postings.items()}
+        self._by_initial: defaultdict[str, list[str]] = defaultdict(list)
+        for word in self._postings:
+            self._by_initial[word[0]].append(word)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self._postings
+
+    def idf(self, word: str) -> float | None:
+        return self._idf.get(word)
+
+    def correct(self, word: str, cutoff: float) -> str:
+        """The known word closest to ``word`` by ``fuzz.ratio`` (at least ``cutoff``) with the same first letter."""
+        candidates = self._by_initial.get(word[0], ())
+        found = process.extractOne(word, candidates, scorer=fuzz.ratio, score_cutoff=cutoff) if candidates else None
+        return found[0] if found else word
+
+    def coverage(self, words: Sequence[str], weights: Sequence[float], keep: int) -> dict[int, float]:
+        """Each touched entry's summed weight of ``words`` (summary-only words at partial credit).
+
+        Rarest words go first; once the ``keep``-th best entry so far outweighs all the
+        words still to come, no entry not yet found can overtake it, so the remaining
+        (common, long-listed) words are only added to the entries already found, and
+        found entries that cannot reach the ``keep``-th best any more are dropped. That
+        is exact. A long question full of common words may never settle so; after
+        ``WALK_BUDGET`` postings, the entries found so far are cut to a shortlist of the
+        best ``SHORTLIST_FACTOR`` x ``keep`` and the commonest words are added to those
+        only. That can miss an entry that mostly common words reach; its score would
+        have been low, and the cost of a question stays bounded.
+        """
+        covered: defaultdict[int, float] = defaultdict(float)
+        known = sorted((self._entry_count(w), w, weight) for w, weight in zip(words, weights, strict=True) if w in self)
+        remaining = sum(weight for _, _, weight in known)
+        settled, budget = False, WALK_BUDGET
+        for entry_count, word, weight in known:
+            if not settled and entry_count >= SETTLE_CHECK_ENTRIES and len(covered) >= keep:
+                kth = heapq.nlargest(keep, covered.values())[-1]
+                if kth > remaining:  # drop the entries that cannot reach the kth best any more
+                    covered = defaultdict(float, {i: c for i, c in covered.items() if c + remaining >= kth})
+                    settled = True
+                elif entry_count > budget:
+                    shortlist = heapq.nlargest(keep * SHORTLIST_FACTOR, covered.items(), key=itemgetter(1))
+                    covered, settled = defaultdict(float, shortlist), True
+            self._add(covered, word, weight, only_found=settled)
+            remaining -= weight
+            budget -= entry_count
+        return covered
+
+    def _entry_count(self, word: str) -> int:
+        full, partial = self._postings[word]
+        return len(full) + len(partial)
+
+    def _add(self, covered: defaultdict[int, float], word: str, weight: float, *, only_found: bool) -> None:
+        full, partial = self._postings[word]
+        partial_weight = weight * self.summary_credit
+        if only_found:
+            full, partial = _found_in(covered, full), _found_in(covered, partial)
+        for index in full:
+            covered[index] += weight
+        for index in partial:
+            covered[index] += partial_weight
+
+
+def _found_in(found: Mapping[int, float], postings: array[int]) -> Iterable[int]:
+    """The found entries listed in ``postings`` (sorted): by binary search when few are found, else in C."""
+    if len(found) * 16 < len(postings):
+        return [i for i in found if (at := bisect.bisect_left(postings, i)) < len(postings) and postings[at] == i]
+    return found.keys() & postings
+
+
+class TitleIndex:
+    """Title word -> entries, for autocompleting titles as they are typed."""
+
+    def __init__(self, titles: Mapping[int, str]) -> None:
+        self.titles = titles
+        entries_by_word: defaultdict[str, list[int]] = defaultdict(list)
+        for index, title in titles.items():
+            for word in dict.fromkeys(title.split()):
+                entries_by_word[word].append(index)
+        self._entries_by_word = dict(entries_by_word)
+        self._words = sorted(entries_by_word)
+
+    def candidates(self, typed: str, limit: int) -> dict[int, str]:
+        """Up to ``limit`` titles sharing the most words with ``typed``.
+
+        The last word may be unfinished, so it counts for every title word it begins;
+        a word that matches nothing counts for the closest title word (a typo).
+        """
+        *done, last = typed.split()
+        votes: Counter[int] = Counter()
+        for word in dict.fromkeys(done):
+            votes.update(self._entries_by_word.get(word) or self._entries_by_word.get(self._closest(word), ()))
+        start = bisect.bisect_left(self._words, last)
+        completions = self._words[start : bisect.bisect_right(self._words, last + "\uffff", start)]
+        for word in completions or [self._closest(last)]:
+            votes.update(self._entries_by_word.get(word, ()))
+        return {index: self.titles[index] for index, _ in votes.most_common(limit)}
+
+    def _closest(self, word: str) -> str:
+        found = process.extractOne(word, self._words, scorer=fuzz.ratio, score_cutoff=TITLE_TYPO_CUTOFF)
+        return found[0] if found else word
