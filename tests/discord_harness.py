@@ -333,20 +333,20 @@ class Harness:
         self.bot, self.http, self.adapter = bot, http, adapter
 
     @staticmethod
-    def offline(bot: AllyBot) -> RecordingHTTP:
+    def offline(bot: AllyBot, http_class: type[RecordingHTTP] = RecordingHTTP) -> RecordingHTTP:
         """Give ``bot`` a recording HTTP client instead of the network; return it."""
-        http = RecordingHTTP(asyncio.get_running_loop())
+        http = http_class(asyncio.get_running_loop())
         bot.http = bot._connection.http = http
         bot.tree._http = http  # the command tree keeps its own reference from construction
         return http
 
     @classmethod
-    async def start(cls, settings: Settings, service: AnswerService) -> Harness:
+    async def start(cls, settings: Settings, service: AnswerService, token: str = "test-token") -> Harness:
         bot = AllyBot(settings, service)
         http = cls.offline(bot)
         adapter = RecordingAdapter()
         async_context.set(adapter)
-        await bot.login("test-token")
+        await bot.login(token)
         bot._connection._add_guild_from_data(guild())  # type: ignore[arg-type]
         return cls(bot, http, adapter)
 
