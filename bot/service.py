@@ -10,6 +10,7 @@ with, and no question ever sees half of an old and half of a new index.
 from __future__ import annotations
 
 import itertools
+import re
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,9 @@ from bot.matching.matcher import Matcher, Outcome, Scored, Thresholds
 
 MAX_QUESTION_CHARS = 2000  # read this much of a question; Discord messages are at most 2000 characters
 MAX_SUGGESTIONS = 3
+# Lone surrogates (byte 0xFF in a command-line argument, a broken client's JSON) cannot be encoded as UTF-8,
+# so they could be neither stored nor sent; they are read as U+FFFD, as a UTF-8 decoder would read them.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class QuerySource(StrEnum):
@@ -177,7 +181,7 @@ class AnswerService:
         """Match ``question``, decide what to say, and hand it to the recorder. Never raises for any text."""
         started = time.perf_counter()
         matcher = self._matcher  # one consistent knowledge base for the whole question
-        text = question[:MAX_QUESTION_CHARS]
+        text = _LONE_SURROGATE.sub("\ufffd", question[:MAX_QUESTION_CHARS])
         match = matcher.match(text)
         best = match.best
         problem = None

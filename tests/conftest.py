@@ -43,8 +43,14 @@ def kb_copy(tmp_path: Path) -> Path:
     return target
 
 
-def run_cli(*args: str, stdin: str = "", cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m bot`` in a clean environment (no token, no .env) and capture its output."""
+def run_cli(
+    *args: str, stdin: str = "", cwd: Path | None = None, errors: str = "strict", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m bot`` in a clean environment (no token, no .env) and capture its output.
+
+    ``errors`` is how stdin is encoded and stdout decoded: "surrogatepass" sends lone surrogates as the
+    (invalid) bytes a broken producer would write.
+    """
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("ALLYBOT_", "DISCORD_"))}
     environment["ALLYBOT_DB_PATH"] = str(Path(tempfile.mkdtemp(prefix="allybot-test-")) / "log.sqlite3")
     environment.update(env)
@@ -54,6 +60,7 @@ def run_cli(*args: str, stdin: str = "", cwd: Path | None = None, **env: str) ->
         capture_output=True,
         text=True,
         encoding="utf-8",
+        errors=errors,
         cwd=cwd or ROOT / "tests",  # no .env there, whatever a developer keeps in the project root
         env=environment,
         timeout=60,

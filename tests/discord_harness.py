@@ -15,9 +15,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import discord
 from discord.http import HTTPClient, Route
 from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 
@@ -330,20 +333,20 @@ class Harness:
         self.bot, self.http, self.adapter = bot, http, adapter
 
     @staticmethod
-    def offline(bot: AllyBot) -> RecordingHTTP:
+    def offline(bot: AllyBot, http_class: type[RecordingHTTP] = RecordingHTTP) -> RecordingHTTP:
         """Give ``bot`` a recording HTTP client instead of the network; return it."""
-        http = RecordingHTTP(asyncio.get_running_loop())
+        http = http_class(asyncio.get_running_loop())
         bot.http = bot._connection.http = http
         bot.tree._http = http  # the command tree keeps its own reference from construction
         return http
 
     @classmethod
-    async def start(cls, settings: Settings, service: AnswerService) -> Harness:
+    async def start(cls, settings: Settings, service: AnswerService, token: str = "test-token") -> Harness:
         bot = AllyBot(settings, service)
         http = cls.offline(bot)
         adapter = RecordingAdapter()
         async_context.set(adapter)
-        await bot.login("test-token")
+        await bot.login(token)
         bot._connection._add_guild_from_data(guild())  # type: ignore[arg-type]
         return cls(bot, http, adapter)
 
@@ -384,3 +387,44 @@ class Harness:
         self.bot._connection.parse_message_create(payload)  # type: ignore[arg-type]
         await self.settle()
         return self.http.calls[before:]
+
+
+# --- what Discord would accept -----------------------------------------------------------------------
+
+# Discord's documented limits, written out here rather than imported from render.py, so a wrong constant
+# in the bot cannot make its own check pass.
+MAX_CONTENT, MAX_EMBED_TOTAL, MAX_EMBED_TITLE, MAX_EMBED_DESCRIPTION = 2000, 6000, 256, 4096
+MAX_FOOTER, MAX_AUTHOR, MAX_FIELDS, MAX_FIELD_NAME, MAX_FIELD_VALUE, MAX_BUTTON_LABEL = 2048, 256, 25, 256, 1024, 80
+PING = re.compile(r"@everyone|@here|<@[!&]?\d+>")
+# Control characters (newlines are fine), bidi controls that would reorder the bot's own words, lone surrogates.
+UNSHOWABLE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON payload."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def assert_sendable(payload: dict[str, Any]) -> None:
+    """One message the bot handed discord.py: pings nobody, shows nothing unshowable, within Discord's limits."""
+    assert payload["allowed_mentions"]["parse"] == [] and not payload["allowed_mentions"].get("replied_user")
+    assert len(payload.get("content") or "") <= MAX_CONTENT
+    assert len(payload.get("embeds", [])) <= 10 and len(payload.get("components", [])) <= 5
+    for data in payload.get("embeds", []):
+        embed = discord.Embed.from_dict(data)
+        assert len(embed) <= MAX_EMBED_TOTAL and len(embed.title or "") <= MAX_EMBED_TITLE
+        assert len(embed.description or "") <= MAX_EMBED_DESCRIPTION and len(embed.footer.text or "") <= MAX_FOOTER
+        assert len(embed.author.name or "") <= MAX_AUTHOR and len(embed.fields) <= MAX_FIELDS
+        assert all(len(f.name or "") <= MAX_FIELD_NAME and len(f.value or "") <= MAX_FIELD_VALUE for f in embed.fields)
+    for row in payload.get("components", []):
+        assert all(len(c.get("label", "")) <= MAX_BUTTON_LABEL for c in row["components"])
+    for text in strings(payload):
+        assert not PING.search(text), f"a ping in {text!r}"
+        assert not UNSHOWABLE.search(text), f"an unshowable character in {text!r}"

@@ -176,6 +176,36 @@ def test_every_problem_is_reported_at_once(kb_copy):
     assert problems == sorted(problems)
 
 
+def test_a_file_cut_off_while_being_saved_fails_to_load_unless_cut_between_entries(kb_copy):
+    """What a reload may read while an editor is still writing: the file up to any line end, or mid-line.
+
+    Cut between two entries it is a valid, smaller file (a reload then lists the entries it removed);
+    anywhere else loading fails and names the file, so the running bot keeps its knowledge base.
+    """
+    entries = kb_copy / "entries.yaml"
+    raw = entries.read_bytes()
+    ends = [i + 1 for i, byte in enumerate(raw) if byte == ord("\n")]
+    middles = [(start + end) // 2 for start, end in zip([0, *ends], ends, strict=False)]
+    loaded = []
+    for cut in sorted({0, *ends, *middles}):
+        entries.write_bytes(raw[:cut])
+        try:
+            load_knowledge(kb_copy)
+        except KnowledgeError as error:
+            assert "entries.yaml" in {p.file for p in error.problems}
+        else:
+            loaded.append(raw[cut:])
+    # Only before the last two entries (nothing relates to them) and at the real end; never mid-line.
+    assert [rest[:7] for rest in loaded] == [b"  - id:", b"  - id:", b""]
+
+
+def test_problems_on_one_line_with_and_without_an_entry_id_are_sorted(tmp_path):
+    """A one-line flow-style file: a file-level and an entry problem share line 1 (sorting them crashed)."""
+    (tmp_path / "entries.yaml").write_text("{entries: [{id: x, title: 5}], extra: 1}\n", encoding="utf-8")
+    problems = problems_for(tmp_path)
+    assert [(p.line, p.entry_id) for p in problems][:2] == [(1, None), (1, "x")]
+
+
 def test_missing_directory():
     [problem] = problems_for(Path("/nonexistent/knowledge"))
     assert problem.message == "knowledge directory not found"

@@ -10,13 +10,24 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
+from bot.frontends.discord_bot.client import NOT_A_MODERATOR
 from bot.knowledge.loader import load_knowledge
 from bot.querylog.store import QueryLog
 from bot.service import AnswerService, Asker, QuerySource
-from tests.discord_harness import MODERATOR_ROLE_ID, OTHER_USER_ID, USER_ID, Harness, click, option, slash
+from tests.discord_harness import (
+    MODERATOR_ROLE_ID,
+    OTHER_USER_ID,
+    USER_ID,
+    Harness,
+    assert_sendable,
+    click,
+    option,
+    slash,
+)
 
 EPHEMERAL = 64
 MANAGE_SERVER = 1 << 5
+MANAGE_MESSAGES = 1 << 13
 SETTINGS = Settings(moderator_role_id=MODERATOR_ROLE_ID)
 UNANSWERED = [
     "what is the best pizza in town",
@@ -67,11 +78,49 @@ def ask_many(bot: Bot) -> None:
         bot.service.answer(question, source=QuerySource.DM, asker=Asker(1000 + number % 2))
 
 
-@pytest.mark.parametrize("subcommand", ["recent", "gaps", "stats", "export", "dismiss"])
-async def test_non_moderators_are_refused_even_when_the_command_is_visible(bot, subcommand):
-    options = [option("question", "x")] if subcommand == "dismiss" else []
-    payload = await bot.mod(subcommand, *options, permissions=0)
-    assert payload["flags"] & EPHEMERAL and payload["content"].startswith("This command is for moderators")
+MODERATOR_COMMANDS = [
+    ("querylog", "recent", ()),
+    ("querylog", "gaps", ()),
+    ("querylog", "stats", ()),
+    ("querylog", "export", ()),
+    ("querylog", "resolve", (option("question", "best pizza in town"), option("topic", "partner-exercises"))),
+    ("querylog", "dismiss", (option("question", "what is the weather in brussels"),)),
+    ("kb", "reload", ()),
+]
+NOT_MODERATORS = {
+    "member": {},
+    "manage-messages-not-server": {"permissions": MANAGE_MESSAGES},
+    "direct-message": {"dm": True},
+}
+
+
+@pytest.mark.parametrize("who", NOT_MODERATORS.values(), ids=NOT_MODERATORS.keys())
+@pytest.mark.parametrize(
+    ("group", "name", "options"), MODERATOR_COMMANDS, ids=lambda c: c if isinstance(c, str) else ""
+)
+async def test_non_moderators_are_refused_even_when_the_command_is_visible(bot, kb_copy, group, name, options, who):
+    """Discord shows these commands only to Manage Server by default; a server may show them to everyone.
+
+    Whoever runs one then is checked again at run time: refused privately, and nothing runs or leaks.
+    """
+    ask_many(bot)
+    await bot.log.flush()
+    version = bot.service.knowledge.version
+    (kb_copy / "entries.yaml").write_text(
+        (kb_copy / "entries.yaml").read_text(encoding="utf-8").replace("id: partner-exercises", "id: joint-exercises"),
+        encoding="utf-8",
+    )
+    before = len(bot.harness.adapter.calls)
+    call = await bot.harness.interact(slash(name, *options, group=group, **{"permissions": 0, **who}))
+    assert len(bot.harness.adapter.calls) == before + 1, "one reply, no follow-up"
+    payload = call.json["data"]
+    assert_sendable(payload)
+    assert payload["flags"] & EPHEMERAL and payload["content"] == NOT_A_MODERATOR
+    assert not {"embeds", "attachments", "components"} & {k for k, v in payload.items() if v}
+    assert bot.service.knowledge.version == version, "not reloaded"
+    assert await bot.log.learned() == {}, "nothing taught"
+    async with (await bot.log.connection()).execute("SELECT COUNT(*) FROM dismissed") as cursor:
+        assert await cursor.fetchone() == (0,), "nothing dismissed"
 
 
 async def test_moderator_role_or_manage_server_may_use_it(bot):

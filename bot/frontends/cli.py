@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
-    sys.stdin.reconfigure(errors="replace")  # type: ignore[union-attr]
+    # Lines end at \n, \r\n or a lone \r, as in a --batch file: the same bytes are the same questions either way.
+    sys.stdin.reconfigure(errors="replace", newline=None)  # type: ignore[union-attr]
     try:
         args = build_parser().parse_args(argv)
         settings = load_settings()

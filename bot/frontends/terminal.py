@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 from bot.knowledge.model import Entry, KnowledgeBase
@@ -12,6 +13,13 @@ from bot.service import Answer
 
 WIDTH = 88
 UNANSWERED = "I don't have an answer for that yet; moderators can see it."
+# Control characters (a terminal escape sequence) and bidi controls (they would reorder the text around them).
+_UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def one_line(text: str) -> str:
+    """Someone's text shown inside ours: one line, without control or bidi characters."""
+    return " ".join(_UNSHOWABLE.sub(" ", text).split())
 
 
 def render_entry(entry: Entry, knowledge: KnowledgeBase) -> str:
@@ -65,7 +73,8 @@ def format_report(report: str, data: object) -> str:
     if report == "recent":
         return (
             "\n".join(
-                f"{r['asked_at']}  {r['outcome']:10} {r['score']:5.1f}  {r['entry_id'] or '-':28} {r['question'][:70]}"
+                f"{r['asked_at']}  {r['outcome']:10} {r['score']:5.1f}  {r['entry_id'] or '-':28} "
+                f"{one_line(r['question'])[:70]}"
                 for r in data  # type: ignore[attr-defined]
             )
             or "No questions logged."
@@ -74,7 +83,7 @@ def format_report(report: str, data: object) -> str:
         return (
             "\n".join(
                 f"{g['count']:4}x  {g['askers']} askers  last {g['last_seen'][:10]}  {g['downvotes']} 👎  "
-                f"{g['question'][:80]}\n        answered as: "
+                f"{one_line(g['question'])[:80]}\n        answered as: "
                 + ", ".join(f"{k} ({v})" for k, v in g["answered_as"].items())
                 for g in data  # type: ignore[attr-defined]
             )

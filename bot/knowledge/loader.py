@@ -54,7 +54,8 @@ class KnowledgeError(Exception):
     """The knowledge base is invalid; ``problems`` lists everything found."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems)
+        # By place; a file-level problem (no entry id) may share a line with an entry's, so no None < str.
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.entry_id or "", p.message))
         super().__init__(f"{len(self.problems)} problem(s) in the knowledge base")
 
 
@@ -132,6 +133,13 @@ def _parse(raw: bytes, report: _Collector) -> Any:
         line = raw[: error.start].count(b"\n") + 1
         report.add(line, f"not valid UTF-8 (byte {error.start}): save the file as UTF-8")
         return _UNREADABLE
+    if text and not text.endswith("\n"):
+        # A file read while an editor is still writing it is mostly valid YAML, cut off mid-line; the
+        # missing line break is what gives it away (a cut between entries is a valid, smaller file).
+        report.add(
+            text.count("\n") + 1,
+            "no line break at the end of the file: was it cut off while being saved? (if not, add one)",
+        )
     try:
         return yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as error:

@@ -4,7 +4,8 @@
 writer task drains it in batches, one transaction per batch. A failing write
 (locked, read-only or full disk) is reported in the bot's log and retried with
 backoff: the rows stay queued, so nothing is lost while the process lives, and
-``close`` flushes what is queued. User ids are stored only as salted hashes.
+``close`` flushes what is queued. User ids are stored only as salted hashes, and a user mentioned in
+a question is stored as "@user": the log holds no raw user id, not even of someone who never asked.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 import secrets
 import sqlite3
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 MAX_STORED_QUESTION = 2000
 RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)  # seconds between attempts at a failing write, the last repeating
 DAY = 24 * 3600
+USER_MENTION = re.compile(r"<@!?\d+>")
 
 
 @dataclass
@@ -142,7 +145,7 @@ class QueryLog:
 
     def record(self, answer: Answer, source: QuerySource, asker: Asker | None = None) -> None:
         asker = asker or Asker()
-        question = answer.query[:MAX_STORED_QUESTION]
+        question = USER_MENTION.sub("@user", answer.query[:MAX_STORED_QUESTION])
         alternatives = json.dumps([{"id": s.entry.id, "score": s.score} for s in answer.alternatives])
         row = (
             answer.query_id,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.frontends.terminal import UNANSWERED
+from bot.frontends.terminal import UNANSWERED, one_line
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.matching.matcher import Outcome
 from bot.service import Answer
@@ -36,8 +36,8 @@ def clip(text: str, limit: int) -> str:
 
 
 def inert(text: str, limit: int = MAX_ECHO) -> str:
-    """User text safe to quote back: no mentions, no markdown, one line, bounded."""
-    text = " ".join(text.split())
+    """User text safe to quote back: no mentions, no markdown, one line without control or bidi characters, bounded."""
+    text = one_line(text)
     return clip(discord.utils.escape_mentions(discord.utils.escape_markdown(text)), limit)
 
 
