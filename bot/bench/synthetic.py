@@ -119,7 +119,8 @@ def _entry_fields(entry: Entry) -> dict[str, object]:
 
 
 def _dump(data: object, path: Path) -> None:
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
+    text = yaml.dump(data, Dumper=yaml.CSafeDumper, allow_unicode=True, sort_keys=False, width=120)
+    path.write_text(text, encoding="utf-8")
 
 
 def question_mix(knowledge: KnowledgeBase, asked: list[str], count: int, seed: int = 11) -> list[str]:

@@ -191,8 +191,10 @@ class Moderation(commands.Cog):
 
         @self.kb.command(name="reload", description="Reload the knowledge base from disk")
         async def reload(interaction: discord.Interaction) -> None:
+            # Parsing and indexing take seconds on a large knowledge base: off the event loop, after acknowledging.
+            await interaction.response.defer(ephemeral=True, thinking=True)
             try:
-                change = self.bot.service.reload()
+                change = await asyncio.to_thread(self.bot.service.reload)
             except KnowledgeError as error:
                 problems = "\n".join(f"• {inert(str(p), 300)}" for p in error.problems)
                 await self._reply_embed(
@@ -214,7 +216,10 @@ class Moderation(commands.Cog):
         embed = discord.Embed(
             title=clip(title, MAX_TITLE), description=clip(self._health_note() + text, MAX_DESCRIPTION)
         )
-        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+        if interaction.response.is_done():
+            await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+        else:
+            await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="privacy", description="See, and delete, what allybot stores about your questions")
     async def privacy(self, interaction: discord.Interaction) -> None:
