@@ -381,6 +381,16 @@ class Harness:
         assert responses, "the bot did not respond to the interaction"
         return responses[0]
 
+    async def interact_deferred(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """For commands that acknowledge first and work after ("thinking"): check the deferral, return the
+        follow-up message's JSON."""
+        before = len(self.adapter.calls)
+        deferred = await self.interact(payload)
+        assert deferred.json["type"] == 5, f"expected a deferral, got {deferred.json}"
+        followups = self.adapter.calls[before + 1 :]
+        assert followups, "the bot deferred but never followed up"
+        return followups[0].json
+
     async def post(self, payload: dict[str, Any]) -> list[Call]:
         """A MESSAGE_CREATE through the gateway parser; return what the bot sent back."""
         before = len(self.http.calls)

@@ -8,9 +8,10 @@ must keep answering from the knowledge base it had, including about the entry in
 
 from __future__ import annotations
 
+import asyncio
 import io
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,11 +146,10 @@ async def test_kb_reload_names_file_and_line_and_keeps_serving(kb_dir, fault, mo
     harness = await Harness.start(Settings(), service)
     try:
         fault.apply(kb_dir, monkeypatch)
-        call = await harness.interact(slash("reload", group="kb", permissions=MANAGE_SERVER))
+        reply = await harness.interact_deferred(slash("reload", group="kb", permissions=MANAGE_SERVER))
         asked = await harness.interact(slash("ask", option("question", QUESTION)))
     finally:
         await harness.stop()
-    reply = call.json["data"]
     assert_sendable(reply)
     [embed] = reply["embeds"]
     assert embed["title"] == "Reload failed: still serving the previous knowledge base"
@@ -163,13 +163,13 @@ def test_console_reload_names_file_and_line_and_keeps_serving(kb_dir, fault, mon
     service = AnswerService(load_knowledge(kb_dir))
     out = io.StringIO()
 
-    def typed() -> Iterator[str]:
+    async def typed() -> AsyncIterator[str]:
         yield QUESTION
         fault.apply(kb_dir, monkeypatch)
         yield ":reload"
         yield QUESTION
 
-    Console(service, out, interactive=False).run(typed())
+    asyncio.run(Console(service, out, interactive=False).run(typed()))
     text = out.getvalue()
     assert "Reload failed; still using the previous knowledge base:" in text
     assert f"\n  {fault.expected}" in text, text
@@ -182,8 +182,8 @@ async def test_a_file_cut_between_entries_reloads_and_says_what_went(kb_dir, mon
     harness = await Harness.start(Settings(), service)
     try:
         cut_after(b"(PfP)\n", "entries.yaml")(kb_dir, monkeypatch)
-        call = await harness.interact(slash("reload", group="kb", permissions=MANAGE_SERVER))
+        reply = await harness.interact_deferred(slash("reload", group="kb", permissions=MANAGE_SERVER))
     finally:
         await harness.stop()
-    [embed] = call.json["data"]["embeds"]
+    [embed] = reply["embeds"]
     assert embed["title"].startswith("Reloaded") and embed["description"] == "Removed: partner-exercises"

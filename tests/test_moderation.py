@@ -206,13 +206,13 @@ async def test_kb_reload_reports_changes_or_problems_and_keeps_serving(bot, kb_c
     entries.write_text(
         entries.read_text(encoding="utf-8").replace("id: partner-exercises", "id: joint-exercises"), encoding="utf-8"
     )
-    reloaded = (await bot.harness.interact(slash("reload", group="kb", permissions=MANAGE_SERVER))).json["data"]
+    reloaded = await bot.harness.interact_deferred(slash("reload", group="kb", permissions=MANAGE_SERVER))
     assert reloaded["embeds"][0]["title"].startswith("Reloaded")
     assert "Added: joint-exercises" in reloaded["embeds"][0]["description"]
     entries.write_text(
         entries.read_text(encoding="utf-8").replace("related: [mutual-defence]", "related: [ghost]"), encoding="utf-8"
     )
-    failed = (await bot.harness.interact(slash("reload", group="kb", permissions=MANAGE_SERVER))).json["data"]
+    failed = await bot.harness.interact_deferred(slash("reload", group="kb", permissions=MANAGE_SERVER))
     assert failed["embeds"][0]["title"].startswith("Reload failed")
     assert (
         "entries.yaml:" in failed["embeds"][0]["description"]

@@ -9,10 +9,11 @@ knows, sometimes repeated far past the length caps. Examples are bounded so the 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 import pytest
@@ -189,11 +190,17 @@ LINE = (
 )
 
 
-def printed(questions: Iterable[str], service: AnswerService) -> list[dict]:
+async def _each(questions: Iterable[str]) -> AsyncIterator[str]:
+    for question in questions:
+        yield question
+
+
+def printed(questions: Iterable[str] | AsyncIterator[str], service: AnswerService) -> list[dict]:
     """What ``ask --json`` prints for ``questions``, as dicts without the timing fields."""
+    lines = questions if isinstance(questions, AsyncIterator) else _each(questions)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        _print_answers(questions, service, json_lines=True)
+        asyncio.run(_print_answers(lines, service, json_lines=True))
     return [shown(json.loads(line)) for line in out.getvalue().split("\n")[:-1]]
 
 

@@ -1,21 +1,25 @@
 """``python -m bot`` / ``allybot``: the command line, a thin layer over the answer service.
 
 Exit codes: 0 done, 1 the knowledge base has problems (``kb check``), 2 a usage
-or set-up mistake, always explained in one line on stderr.
+or set-up mistake, always explained in one line on stderr; 130 after Ctrl-C and
+143 after SIGTERM, both of which first write what the query log has queued.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import logging
+import signal
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 import aiosqlite
 
@@ -120,13 +124,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "logs":
         return asyncio.run(_logs(args, settings))
     if args.command == "ask":
-        return asyncio.run(_ask(args, settings))
+        return _run_logging(_ask(args, settings))
     if args.command == "sync":
         return _sync(args, settings)
     if args.command == "bench":
         return _bench(args)
     if args.command == "console":
-        return asyncio.run(_console(args, settings, interactive=sys.stdin.isatty()))
+        return _run_logging(_console(args, settings, interactive=sys.stdin.isatty()))
     return _run(args, settings)
 
 
@@ -136,6 +140,33 @@ def _bench(args: argparse.Namespace) -> int:
     output = args.out or (None if args.quick else PROJECT_ROOT / "BENCHMARKS.md")
     run(QUICK if args.quick else FULL, output)
     return 0
+
+
+def _run_logging(command: Coroutine[Any, Any, int]) -> int:
+    """Run a command that logs questions; SIGTERM cancels it as Ctrl-C does, so the query log is flushed on the way
+    out (without this, ``kill`` or a service manager ended the process with answered questions still queued)."""
+    terminated = False
+
+    async def until_terminated() -> int:
+        task = asyncio.current_task()
+        assert task is not None
+
+        def terminate() -> None:
+            nonlocal terminated
+            if not terminated:  # a second SIGTERM must not interrupt the flush the first one started
+                terminated = True
+                log.info("SIGTERM: writing the queued questions to the query log, then stopping")
+                task.cancel()
+
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
+        return await command
+
+    try:
+        return asyncio.run(until_terminated())
+    except asyncio.CancelledError:
+        if not terminated:
+            raise
+        return 128 + signal.SIGTERM
 
 
 @contextlib.asynccontextmanager
@@ -190,13 +221,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         f"No DISCORD_TOKEN set: starting the offline console on {args.knowledge or settings.knowledge_dir}.",
         file=sys.stderr,
     )
-    return asyncio.run(_console(args, settings, interactive=True))
+    return _run_logging(_console(args, settings, interactive=True))
 
 
 async def _console(args: argparse.Namespace, settings: Settings, *, interactive: bool) -> int:
-    """The console reads stdin in a worker thread, so the query log keeps writing on the event loop."""
     async with _answering(args, settings) as (service, _):
-        return await asyncio.to_thread(Console(service, sys.stdout, interactive=interactive).run, sys.stdin)
+        return await Console(service, sys.stdout, interactive=interactive).run(_read_lines(sys.stdin))
 
 
 async def _discord(args: argparse.Namespace, settings: Settings) -> None:
@@ -249,32 +279,63 @@ async def _ask(args: argparse.Namespace, settings: Settings) -> int:
         raise UserError('the question is empty: allybot ask "what is article 5?"')
     with _questions(args) as questions:
         async with _answering(args, settings) as (service, _):
-            _print_answers(questions, service, json_lines=args.json)
+            await _print_answers(questions, service, json_lines=args.json)
     return 0
 
 
 @contextlib.contextmanager
-def _questions(args: argparse.Namespace) -> Iterator[Iterable[str]]:
+def _questions(args: argparse.Namespace) -> Iterator[AsyncIterator[str]]:
     """The question, or the lines of the --batch file or stdin."""
     if args.batch is None:
-        yield [args.question]
+        yield _one(args.question)
     elif args.batch == "-":
-        yield _lines(sys.stdin)
+        yield _read_lines(sys.stdin)
     else:
         try:
             batch = open(args.batch, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed below
         except OSError as error:
             raise UserError(f"cannot read {args.batch}: {error.strerror or error}") from error
         with batch:
-            yield _lines(batch)
+            yield _read_lines(batch)
 
 
-def _lines(stream: TextIO) -> Iterable[str]:
-    return (line.rstrip("\r\n") for line in stream)
+async def _one(question: str) -> AsyncIterator[str]:
+    yield question
 
 
-def _print_answers(questions: Iterable[str], service: AnswerService, *, json_lines: bool) -> None:
-    for question in questions:
+async def _read_lines(stream: TextIO) -> AsyncIterator[str]:
+    """The lines of ``stream``, read in a daemon thread.
+
+    The event loop stays free while a line is awaited, so the query log writes as questions
+    come (not only at end of input), and a signal can end the command while a read is blocked:
+    a daemon thread does not hold up the exit the way ``asyncio.to_thread`` would.
+    """
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | OSError | None] = asyncio.Queue(maxsize=64)
+
+    def hand_over(item: str | OSError | None) -> None:
+        asyncio.run_coroutine_threadsafe(lines.put(item), loop).result()
+
+    def pump() -> None:
+        # The command is over: the loop closed (RuntimeError, CancelledError), or the file did (ValueError).
+        with contextlib.suppress(RuntimeError, ValueError, concurrent.futures.CancelledError):
+            try:
+                for line in stream:
+                    hand_over(line.rstrip("\r\n"))
+            except OSError as error:
+                hand_over(error)
+            else:
+                hand_over(None)
+
+    threading.Thread(target=pump, name="allybot-input", daemon=True).start()
+    while (item := await lines.get()) is not None:
+        if isinstance(item, OSError):
+            raise UserError(f"cannot read the input: {item.strerror or item}")
+        yield item
+
+
+async def _print_answers(questions: AsyncIterator[str], service: AnswerService, *, json_lines: bool) -> None:
+    async for question in questions:
         answer = service.answer(question, source=QuerySource.CLI)
         if json_lines:
             print(json.dumps(answer.as_dict(), ensure_ascii=False), flush=True)
@@ -284,12 +345,11 @@ def _print_answers(questions: Iterable[str], service: AnswerService, *, json_lin
 
 @contextlib.asynccontextmanager
 async def _log_connection(args: argparse.Namespace, settings: Settings) -> AsyncIterator[aiosqlite.Connection]:
-    """An existing query log, opened (and migrated) for reading."""
+    """An existing query log, opened (and migrated) for reading: no writer, and a damaged file is left as it is."""
     path = args.db or settings.db_path
     if not path.is_file():
         raise UserError(f"no query log at {path} (set ALLYBOT_DB_PATH or pass --db)")
     query_log = QueryLog(path, salt=settings.user_hash_salt)
-    await query_log.open()
     try:
         yield await query_log.connection()
     except (sqlite3.Error, OSError) as error:

@@ -1,13 +1,14 @@
 """The offline console: the Discord bot's answers in a terminal, no token needed.
 
-Reads one question per line from any text stream (a terminal, a pipe, a test's
-stdin). After an answer, typing a number opens the matching "did you mean"
-choice or related topic, the console's version of the Discord buttons.
+Reads one question per line from an asynchronous source of lines (the command
+line reads stdin, a terminal or a pipe, without blocking the event loop, so the
+query log keeps writing). After an answer, typing a number opens the matching
+"did you mean" choice or related topic, the console's version of the Discord buttons.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterable
 from typing import TextIO
 
 from bot.frontends.terminal import related_entries, render_answer, render_entry, render_topics
@@ -31,14 +32,14 @@ class Console:
         self._service, self._out, self._interactive = service, out, interactive
         self._choices: list[Entry] = []
 
-    def run(self, lines: Iterable[str]) -> int:
+    async def run(self, lines: AsyncIterable[str]) -> int:
         knowledge = self._service.knowledge
         self._say(
             f"allybot console: {len(knowledge)} topics (knowledge base {knowledge.version}). "
             "Ask a question; :help for commands, :quit to leave."
         )
         self._prompt()
-        for line in lines:
+        async for line in lines:
             if not self.handle(line.strip()):
                 break
             self._prompt()

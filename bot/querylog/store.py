@@ -4,7 +4,10 @@
 writer task drains it in batches, one transaction per batch. A failing write
 (locked, read-only or full disk) is reported in the bot's log and retried with
 backoff: the rows stay queued, so nothing is lost while the process lives, and
-``close`` flushes what is queued. User ids are stored only as salted hashes, and a user mentioned in
+``close`` flushes what is queued. After a failure that a fresh connection can
+cure (a file opened read-only, moved or replaced) the file is opened again.
+A damaged SQLite file found at start is moved aside, never deleted, and a new
+log started. User ids are stored only as salted hashes, and a user mentioned in
 a question is stored as "@user": the log holds no raw user id, not even of someone who never asked.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -31,6 +35,13 @@ from bot.service import Answer, Asker, QuerySource
 log = logging.getLogger(__name__)
 MAX_STORED_QUESTION = 2000
 RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)  # seconds between attempts at a failing write, the last repeating
+# How long a statement waits for another process's lock before it fails (and is reported and retried). Short, because
+# moderators' reads share the connection and Discord wants their replies within 3 s.
+BUSY_TIMEOUT = 1.0
+# Conditions of the file that the same connection outlasts; after any other failure the file is opened again.
+WAITED_OUT = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL})
+DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+SQLITE_HEADER = b"SQLite format 3\x00"
 DAY = 24 * 3600
 USER_MENTION = re.compile(r"<@!?\d+>")
 
@@ -42,6 +53,7 @@ class Health:
     pending: int = 0  # rows queued or being written
     last_error: str | None = None
     failing_since: datetime | None = None
+    notice: str | None = None  # something moderators must know even while the log works, e.g. a damaged file moved
 
 
 def utc_now() -> datetime:
@@ -50,6 +62,24 @@ def utc_now() -> datetime:
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def storable(text: str) -> str:
+    """``text`` as SQLite can store it: a lone surrogate (possible in JSON from Discord) becomes "?".
+
+    One such row used to fail its whole batch on every retry, and so stopped the log for good.
+    """
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def stored_question(question: str) -> str:
+    """A question as the log keeps it: bounded, storable, and a mentioned user as "@user" (no raw id)."""
+    return storable(USER_MENTION.sub("@user", question[:MAX_STORED_QUESTION]))
+
+
+def sqlite_code(error: BaseException) -> int:
+    """SQLite's primary result code for an error it raised (SQLITE_BUSY, SQLITE_FULL...), else 0."""
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF
 
 
 class QueryLog:
@@ -73,35 +103,78 @@ class QueryLog:
         """Open (creating folder and file), migrate, start the writer and the daily purge.
 
         If the file cannot be opened, the log keeps queueing and keeps trying: answers never wait for it.
+        A damaged SQLite file is moved aside first (``connection``, which readers use, never does that).
         """
         self._loop = asyncio.get_running_loop()
         self._tasks.append(asyncio.create_task(self._writer(), name="querylog-writer"))
         if self.retention_days:
             self._tasks.append(asyncio.create_task(self._purge_daily(), name="querylog-retention"))
-        with contextlib.suppress(sqlite3.Error, OSError):
-            await self._connect()
+        try:
+            await self._connect(repair=True)
+        except (sqlite3.Error, OSError) as error:
+            self._failed(error)
 
-    async def _connect(self) -> aiosqlite.Connection:
+    async def _connect(self, *, repair: bool = False) -> aiosqlite.Connection:
         async with self._connecting:
-            return self._db or await self._open_file()
+            if self._db is not None:
+                return self._db
+            try:
+                return await self._open_file()
+            except sqlite3.DatabaseError as error:
+                if not (repair and self._move_aside_if_damaged(error)):
+                    raise
+            return await self._open_file()
 
     async def _open_file(self) -> aiosqlite.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = await aiosqlite.connect(self.path, timeout=5)
-            try:
-                await db.execute("PRAGMA journal_mode=WAL")
-                await db.execute("PRAGMA busy_timeout=5000")
-                await migrate(db)
-                self._salt = self._configured_salt or await self._stored_salt(db)
-            except BaseException:
-                await db.close()
-                raise
-        except (sqlite3.Error, OSError) as error:
-            self._failed(error)
+        except FileExistsError as error:  # mkdir's own words, "File exists", do not say what is wrong
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder (a file is in the way)", error.filename) from error
+        db = await aiosqlite.connect(self.path, timeout=BUSY_TIMEOUT)
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            await migrate(db)
+            self._salt = self._configured_salt or await self._stored_salt(db)
+        except BaseException:
+            await db.close()
             raise
         self._db = db
         return db
+
+    async def _reopen_later(self) -> None:
+        """Drop the connection, so the next attempt opens the file again."""
+        async with self._connecting:
+            if self._db is not None:
+                db, self._db = self._db, None
+                with contextlib.suppress(sqlite3.Error):
+                    await db.close()
+
+    def _move_aside_if_damaged(self, error: sqlite3.DatabaseError) -> bool:
+        """Rename a damaged SQLite file (and its -wal, -shm) to ``NAME.corrupt-TIME``, so a new log can start.
+
+        Only a file that starts like an SQLite database is moved: anything else at the path is
+        probably a wrong ALLYBOT_DB_PATH, and is left alone. Nothing is deleted: the evidence stays.
+        """
+        moved = utc_now()
+        target = self.path.with_name(f"{self.path.name}.corrupt-{moved:%Y%m%dT%H%M%SZ}")
+        if sqlite_code(error) not in DAMAGED or not self._looks_like_sqlite() or target.exists():
+            return False
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{self.path}{suffix}").rename(f"{target}{suffix}")
+        self.health.notice = (
+            f"the log file was damaged ({type(error).__name__}: {error}); it was moved to {target.name} "
+            f"on {moved:%Y-%m-%d %H:%M} UTC and a new log was started"
+        )
+        log.error("query log: %s is damaged (%s): moved to %s, starting a new log", self.path, error, target)
+        return True
+
+    def _looks_like_sqlite(self) -> bool:
+        try:
+            with self.path.open("rb") as file:
+                return file.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+        except OSError:
+            return False
 
     @staticmethod
     async def _stored_salt(db: aiosqlite.Connection) -> str:
@@ -145,7 +218,7 @@ class QueryLog:
 
     def record(self, answer: Answer, source: QuerySource, asker: Asker | None = None) -> None:
         asker = asker or Asker()
-        question = USER_MENTION.sub("@user", answer.query[:MAX_STORED_QUESTION])
+        question = stored_question(answer.query)
         alternatives = json.dumps([{"id": s.entry.id, "score": s.score} for s in answer.alternatives])
         row = (
             answer.query_id,
@@ -156,7 +229,7 @@ class QueryLog:
             asker.user_id,
             question,
             int(answer.truncated or len(answer.query) > MAX_STORED_QUESTION),
-            answer.normalized,
+            storable(answer.normalized),
             answer.outcome.value,
             answer.entry.id if answer.entry else None,
             answer.score,
@@ -206,6 +279,8 @@ class QueryLog:
                 await self._write(db, batch)
             except Exception as error:  # a disk fault, or a bug: either way keep the rows and say so
                 self._failed(error)
+                if sqlite_code(error) not in WAITED_OUT:
+                    await self._reopen_later()
                 await asyncio.sleep(RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)])
                 attempt += 1
                 continue

@@ -88,10 +88,13 @@ class Moderation(commands.Cog):
 
     def _health_note(self) -> str:
         health = self.bot.query_log.health if self.bot.query_log else None
+        note = ""
         if health and health.last_error:
             since = f" since {health.failing_since:%Y-%m-%d %H:%M} UTC" if health.failing_since else ""
-            return f"⚠️ The query log is failing{since} ({health.last_error}); {health.pending} rows are waiting.\n"
-        return ""
+            note += f"⚠️ The query log is failing{since} ({health.last_error}); {health.pending} rows are waiting.\n"
+        if health and health.notice:
+            note += f"⚠️ Query log: {health.notice}.\n"
+        return note
 
     def _add_commands(self) -> None:
         """The subcommands, as closures over the cog (one place to read them all)."""

@@ -1,0 +1,334 @@
+"""Database faults against real SQLite files: the bot keeps answering, says what is wrong, and catches up.
+
+Each fault is the real thing, not a patched ``execute``:
+- read-only: the file is made immutable (``chattr +i``; tests run as root, so chmod would not stop a
+  write; without root, chmod does). SQLite then opens it read-only and its write fails with SQLite's
+  own "attempt to write a readonly database", as with a file the bot's user may not write.
+- a folder that cannot be created (a file is in the way); the log creates it once the file goes.
+- a file that is not SQLite at all (left untouched), and a damaged SQLite file (moved aside).
+- another process holding ``BEGIN EXCLUSIVE`` on the file.
+- a full disk: ``PRAGMA max_page_count`` on the store's own connection (``QueryLog.connection``, the
+  one moderators' reports use) makes SQLite's page allocation fail with its real SQLITE_FULL.
+Then SIGTERM in the middle of a batch, with and without a lock, as a subprocess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.querylog import store
+from bot.querylog.store import QueryLog
+from bot.service import Answer, Asker, QuerySource
+from tests.conftest import ROOT, TINY_KB, run_cli
+from tests.test_cli import assert_one_line_error
+from tests.test_moderation import Bot
+
+QUESTIONS = 30  # enough rows to need new pages (the full-disk fault)
+REPORTED_WITHIN = 3.0  # seconds: a lock held "for seconds" must show while it lasts (store.BUSY_TIMEOUT is 1 s)
+BLOCKER = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.readline()
+db.execute("ROLLBACK")
+"""
+
+
+@dataclass
+class Expected:
+    """What a fault looks like from outside while it lasts."""
+
+    error: str  # in Health.last_error, the bot's log and the moderators' reply
+    cli: str | None  # `allybot logs recent` on the same file: "" it still reads, else its one-line error
+
+
+FaultAtStart = Callable[[Path], contextlib.AbstractAsyncContextManager[Expected]]
+FaultWhileRunning = Callable[[QueryLog], contextlib.AbstractAsyncContextManager[Expected]]
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retry a failing write every 50-200 ms instead of up to 5 s: same code path, a faster test."""
+    monkeypatch.setattr(store, "RETRY_DELAYS", (0.05, 0.1, 0.2))
+
+
+async def new_log_file(path: Path) -> None:
+    query_log = QueryLog(path)
+    await query_log.open()
+    await query_log.close()
+
+
+@contextlib.contextmanager
+def locked_by_another_process(database: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process holds the write lock (``BEGIN EXCLUSIVE``) until the block ends."""
+    blocker = subprocess.Popen(
+        [sys.executable, "-c", BLOCKER, str(database)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert blocker.stdout is not None and blocker.stdout.readline() == "locked\n"
+        yield blocker
+    finally:
+        blocker.communicate("release\n", timeout=10)
+
+
+# --- the faults -------------------------------------------------------------------------------------------
+
+
+def make_read_only(database: Path) -> Callable[[], object]:
+    """Make ``database`` unwritable for this process; return what undoes it."""
+    if os.geteuid() != 0:
+        database.chmod(0o444)
+        # SQLite creates -wal and -shm with the database's mode: an operator's fix is `chmod 644 log.sqlite3*`.
+        return lambda: [p.chmod(0o644) for p in database.parent.glob(f"{database.name}*")]
+    made = subprocess.run(["chattr", "+i", str(database)], capture_output=True, text=True, check=False)
+    if made.returncode != 0:  # a container without CAP_LINUX_IMMUTABLE: root writes whatever the mode
+        pytest.skip(f"cannot make a file read-only for root here: {made.stderr.strip()}")
+    return lambda: subprocess.run(["chattr", "-i", str(database)], check=True)
+
+
+@contextlib.asynccontextmanager
+async def read_only(database: Path) -> AsyncIterator[Expected]:
+    await new_log_file(database)
+    undo = make_read_only(database)
+    try:
+        yield Expected("attempt to write a readonly database", cli="")  # reading still works
+    finally:
+        undo()
+
+
+@contextlib.asynccontextmanager
+async def folder_is_a_file(database: Path) -> AsyncIterator[Expected]:
+    database.parent.write_text("a file where the log's folder should be")
+    yield Expected("not a folder (a file is in the way)", cli="no query log at")
+    database.parent.unlink()  # now the folder does not exist yet: the log must create it
+
+
+@contextlib.asynccontextmanager
+async def not_an_sqlite_file(database: Path) -> AsyncIterator[Expected]:
+    database.parent.mkdir()
+    garbage = b"\x00\xffnot a database " * 300
+    database.write_bytes(garbage)
+    yield Expected("file is not a database", cli="file is not a database")
+    assert database.read_bytes() == garbage, "a file that is not SQLite is never moved or changed"
+    database.rename(database.with_name("elsewhere.bin"))  # what the operator does
+
+
+@contextlib.asynccontextmanager
+async def locked(query_log: QueryLog) -> AsyncIterator[Expected]:
+    with locked_by_another_process(query_log.path):
+        yield Expected("database is locked", cli="")  # readers are not blocked (WAL)
+
+
+@contextlib.asynccontextmanager
+async def disk_full(query_log: QueryLog) -> AsyncIterator[Expected]:
+    db = await query_log.connection()
+    async with db.execute("PRAGMA page_count") as cursor:
+        (pages,) = await cursor.fetchone()  # type: ignore[misc]
+    await db.execute(f"PRAGMA max_page_count = {pages}")  # not one page more
+    yield Expected("database or disk is full", cli=None)  # the limit is this connection's: nothing to see outside
+    await db.execute("PRAGMA max_page_count = 1073741823")  # SQLite's default: space again
+
+
+# --- what every fault must show ----------------------------------------------------------------------------
+
+
+class LoopWatch:
+    """Measures the event loop's longest stall while a fault lasts (reported, not asserted).
+
+    Stop it before driving the Discord harness, which waits for every task to finish.
+    """
+
+    def __init__(self) -> None:
+        self.stall = 0.0
+        self._task = asyncio.create_task(self._tick())
+
+    async def _tick(self) -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            self.stall, last = max(self.stall, now - last - 0.005), now
+
+    def stop(self) -> float:
+        self._task.cancel()
+        return self.stall
+
+
+async def ask_while_failing(bot: Bot, expected: Expected, caplog: pytest.LogCaptureFixture) -> list[Answer]:
+    """Answers come at once while the log fails, and the bot's log and Health say why."""
+    answers = [bot.service.answer("PfP", source=QuerySource.SLASH, asker=Asker(n)) for n in range(QUESTIONS)]
+    assert all(a.entry and a.entry.id == "peace-partnership" for a in answers)
+    health, deadline = bot.log.health, time.monotonic() + REPORTED_WITHIN
+    while not health.last_error and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert health.last_error and expected.error in health.last_error, health
+    assert health.failing_since is not None
+    assert health.pending == QUESTIONS, "every answer was given while its row could not be written"
+    reported = [r.getMessage() for r in caplog.records if r.name == store.log.name and r.levelname == "ERROR"]
+    assert any(str(bot.log.path) in m and expected.error in m and "answers go on" in m for m in reported), reported
+    return answers
+
+
+async def assert_reported_to_moderators(bot: Bot, expected: Expected) -> None:
+    """In Discord (``/querylog recent``) and in the shell (``allybot logs recent`` on the same file)."""
+    seen = await bot.mod("recent")
+    moderator_text = seen["embeds"][0]["description"] if seen.get("embeds") else seen["content"]
+    assert expected.error in moderator_text, moderator_text
+    if expected.cli is not None:
+        shell = await asyncio.to_thread(run_cli, "logs", "recent", "--db", str(bot.log.path))
+        if expected.cli:
+            assert_one_line_error(shell, expected.cli)
+        else:
+            assert shell.returncode == 0 and shell.stderr == "", shell.stderr
+
+
+async def assert_caught_up(bot: Bot, answers: list[Answer], caplog: pytest.LogCaptureFixture) -> None:
+    await asyncio.wait_for(bot.log.flush(), 20)
+    with sqlite3.connect(bot.log.path) as db:
+        logged = db.execute("SELECT id FROM queries ORDER BY id").fetchall()
+    assert logged == sorted((a.query_id,) for a in answers), "every queued row written, exactly once"
+    assert (bot.log.health.last_error, bot.log.health.failing_since, bot.log.health.pending) == (None, None, 0)
+    assert any("writing again after" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("fault", [read_only, folder_is_a_file, not_an_sqlite_file])
+async def test_a_fault_present_at_start(
+    fault: FaultAtStart, kb_copy: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = tmp_path / "data" / "log.sqlite3"
+    bot = None
+    try:
+        async with fault(database) as expected:
+            bot = await Bot.start(kb_copy, database)
+            answers = await ask_while_failing(bot, expected, caplog)
+            await assert_reported_to_moderators(bot, expected)
+        await assert_caught_up(bot, answers, caplog)  # the fault has cleared
+    finally:
+        if bot is not None:
+            await bot.stop()
+
+
+@pytest.mark.parametrize("fault", [locked, disk_full])
+async def test_a_fault_while_running(
+    fault: FaultWhileRunning,
+    kb_copy: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    record_property: Callable[[str, Any], None],
+) -> None:
+    bot = await Bot.start(kb_copy, tmp_path / "log.sqlite3")
+    try:
+        before = [bot.service.answer("PfP", source=QuerySource.CLI)]
+        await bot.log.flush()
+        statement_threads: set[int] = set()
+        db = await bot.log.connection()
+        await db.set_trace_callback(lambda _: statement_threads.add(threading.get_ident()))
+        async with fault(bot.log) as expected:
+            watch = LoopWatch()
+            answers = await ask_while_failing(bot, expected, caplog)
+            stall = watch.stop()
+            await assert_reported_to_moderators(bot, expected)
+        slowest = max(a.latency_ms for a in answers)
+        record_property("worst event-loop stall during the fault (ms)", round(stall * 1000, 1))
+        record_property("slowest answer during the fault (ms)", slowest)
+        print(f"\n{fault.__name__}: worst event-loop stall {stall * 1000:.1f} ms, slowest answer {slowest:.1f} ms")
+        assert statement_threads and threading.get_ident() not in statement_threads, (
+            "SQLite (and its busy wait) never runs on the event loop's thread"
+        )
+        await assert_caught_up(bot, before + answers, caplog)
+    finally:
+        await bot.stop()
+
+
+async def test_a_damaged_file_is_moved_aside_and_a_new_log_started(
+    kb_copy: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = tmp_path / "log.sqlite3"
+    await new_log_file(database)
+    with database.open("r+b") as file:  # a real database, cut short (a crash, a full disk, a bad copy)
+        file.truncate(database.stat().st_size // 2)
+    damaged = database.read_bytes()
+    shell = await asyncio.to_thread(run_cli, "logs", "recent", "--db", str(database))
+    assert_one_line_error(shell, "database disk image is malformed")
+    assert database.read_bytes() == damaged, "reading never moves a file"
+
+    bot = await Bot.start(kb_copy, database)
+    try:
+        [moved] = tmp_path.glob("log.sqlite3.corrupt-*Z")
+        assert moved.read_bytes() == damaged, "the evidence is kept as it was"
+        assert any(r.levelname == "ERROR" and str(moved) in r.getMessage() for r in caplog.records)
+        answer = bot.service.answer("PfP", source=QuerySource.SLASH, asker=Asker(1))
+        await bot.log.flush()
+        seen = (await bot.mod("recent"))["embeds"][0]["description"]
+        assert "the log file was damaged (DatabaseError: database disk image is malformed)" in seen
+        assert f"it was moved to {moved.name}" in seen
+        assert "PfP" in seen and bot.log.health.last_error is None
+        with sqlite3.connect(database) as db:
+            assert db.execute("SELECT id FROM queries").fetchall() == [(answer.query_id,)]
+    finally:
+        await bot.stop()
+
+
+# --- SIGTERM in the middle of a batch ------------------------------------------------------------------------
+
+
+def start_batch(database: Path, questions: list[str]) -> subprocess.Popen[str]:
+    """``allybot ask --json --batch -`` fed ``questions``, its stdin left open: the batch is still going."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ALLYBOT_", "DISCORD_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "ask", "--json", "--batch", "-", "--knowledge", str(TINY_KB)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT / "tests",
+        env={**environment, "ALLYBOT_DB_PATH": str(database)},
+    )
+    assert process.stdin is not None
+    process.stdin.write("\n".join(questions) + "\n")
+    process.stdin.flush()
+    return process
+
+
+@pytest.mark.parametrize("while_locked", [False, True], ids=["free", "locked"])
+async def test_sigterm_mid_batch_keeps_every_answered_question(tmp_path: Path, while_locked: bool) -> None:
+    """Every question whose answer was printed is in the log after SIGTERM (a lock only delays it: close waits)."""
+    database = tmp_path / "log.sqlite3"
+    await new_log_file(database)
+    questions = [f"PfP question {n}" for n in range(400)]
+    with contextlib.ExitStack() as lock:
+        if while_locked:
+            lock.enter_context(locked_by_another_process(database))
+        with start_batch(database, questions) as process:  # on a failure: end of input, so it ends
+            assert process.stdout is not None and process.stderr is not None
+            printed = [json.loads(process.stdout.readline()) for _ in range(50)]
+            process.send_signal(signal.SIGTERM)
+            if while_locked:
+                await asyncio.sleep(0.3)
+                assert process.poll() is None, "closing waits for the lock (up to its timeout) instead of dropping rows"
+                lock.close()  # the other process lets go
+            printed += [json.loads(line) for line in process.stdout]
+            assert process.wait(timeout=30) == 128 + signal.SIGTERM
+            stderr = process.stderr.read()
+    assert "Traceback" not in stderr and ("database is locked" in stderr) == while_locked, stderr
+    with sqlite3.connect(database) as db:
+        logged = dict(db.execute("SELECT id, question FROM queries").fetchall())
+    assert len(printed) >= 50 and logged
+    assert {a["query_id"]: a["query"] for a in printed}.items() <= logged.items()
+    assert set(logged.values()) <= set(questions)
