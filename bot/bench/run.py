@@ -39,7 +39,7 @@ BUNDLED = 0  # a size of 0 means the bundled knowledge base as it is
 class Plan:
     sizes: tuple[int, ...] = (BUNDLED, 1_000, 10_000, 50_000)
     questions: int = 2_000  # answers timed per size
-    floor_questions: int = 20  # full scans timed per size (slow by design)
+    floor_questions: int = 10  # full scans timed per size (slow by design)
     logged_questions: int = 10_000  # per query-log run
     askers: tuple[int, ...] = (1, 100)
 
