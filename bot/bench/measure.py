@@ -30,10 +30,6 @@ class Latency:
     p99: float
     mean: float
 
-    @property
-    def per_second(self) -> float:
-        return 1000 / self.mean if self.mean else math.inf
-
     @classmethod
     def of(cls, milliseconds: list[float]) -> Latency:
         ordered = sorted(milliseconds)

@@ -48,7 +48,6 @@ class WordIndex:
         summary_words: Sequence[Iterable[str]],
         summary_credit: float,
     ) -> None:
-        self.size = len(phrasing_words)
         self.summary_credit = summary_credit
         full: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
         partial: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
@@ -61,7 +60,7 @@ class WordIndex:
                     partial[word].append(index)
         empty = array("I")
         self._postings = {w: (full.get(w, empty), partial.get(w, empty)) for w in full.keys() | partial.keys()}
-        count = max(self.size, 1)
+        count = max(len(phrasing_words), 1)
         self._idf = {w: math.log(1 + count / (len(f) + len(p))) for w, (f, p) in self._postings.items()}
         self._by_initial: defaultdict[str, list[str]] = defaultdict(list)
         for word in self._postings:
@@ -144,12 +143,14 @@ class TitleIndex:
         self._entries_by_word = dict(entries_by_word)
         self._words = sorted(entries_by_word)
 
-    def candidates(self, typed: str, limit: int) -> dict[int, str]:
-        """Up to ``limit`` titles sharing the most words with ``typed``.
+    def candidates(self, typed: str, limit: int) -> Mapping[int, str]:
+        """Up to ``limit`` titles sharing the most words with ``typed`` (all of them, if there are no more).
 
         The last word may be unfinished, so it counts for every title word it begins;
         a word that matches nothing counts for the closest title word (a typo).
         """
+        if len(self.titles) <= limit:
+            return self.titles
         *done, last = typed.split()
         votes: Counter[int] = Counter()
         for word in dict.fromkeys(done):

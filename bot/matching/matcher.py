@@ -172,6 +172,7 @@ class Matcher:
     """
 
     RANKED = 4  # the best entry plus up to three alternatives
+    COMPLETION_CANDIDATES = 2000  # titles scored per keystroke; a full scan of this many takes about 3 ms
 
     def __init__(
         self,
@@ -258,18 +259,11 @@ class Matcher:
         best = process.extractOne(query, self._phrasings[index], scorer=self.scoring.similarity, score_cutoff=at_least)
         return best[1] if best else None
 
-    COMPLETION_CANDIDATES = 2000  # titles scored per keystroke; a full scan of this many takes about 3 ms
-
     def complete(self, text: str, limit: int = 25) -> list[Entry]:
         """Entries whose titles best fit what a user has typed so far (for autocomplete)."""
         typed = self.normalize(text)
         if not typed:
             return self._by_title[:limit]
-        titles = self._titles
-        pool = (
-            titles.titles
-            if len(titles.titles) <= self.COMPLETION_CANDIDATES
-            else titles.candidates(typed, self.COMPLETION_CANDIDATES)
-        )
+        pool = self._titles.candidates(typed, self.COMPLETION_CANDIDATES)
         found = process.extract(typed, pool, scorer=fuzz.WRatio, limit=limit, score_cutoff=50)
         return [self._entries[index] for _, _, index in found]
