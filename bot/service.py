@@ -16,12 +16,14 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.matching.matcher import Matcher, Outcome, Scored, Thresholds
+from bot.pacing import Pacer
 
 MAX_QUESTION_CHARS = 2000  # read this much of a question; Discord messages are at most 2000 characters
 MAX_SUGGESTIONS = 3
@@ -165,6 +167,7 @@ class AnswerService:
         self.recorder = recorder
         self._learned = {entry_id: list(texts) for entry_id, texts in (learned or {}).items()}
         self._matcher = self._index(knowledge)
+        self._pacer = Pacer()
 
     def _index(self, knowledge: KnowledgeBase) -> Matcher:
         return Matcher(knowledge, self._thresholds, extra_phrasings=self._learned)
@@ -205,6 +208,14 @@ class AnswerService:
         if self.recorder is not None:
             self.recorder.record(answer, source, asker)
         return answer
+
+    async def answer_in_turn(self, question: str, *, source: QuerySource, asker: Asker | None = None) -> Answer:
+        """:meth:`answer` for code on the event loop: waits its turn, so a burst of questions never holds the loop."""
+        return await self._pacer.run(partial(self.answer, question, source=source, asker=asker))
+
+    async def complete_in_turn(self, text: str, limit: int = 25) -> list[Entry]:
+        """Autocomplete choices for ``text`` (see :meth:`Matcher.complete`), in turn with the questions."""
+        return await self._pacer.run(partial(self._matcher.complete, text, limit))
 
     def record_feedback(self, query_id: int, user_id: int, vote: str) -> None:
         if self.recorder is not None:

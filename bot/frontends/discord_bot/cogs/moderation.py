@@ -183,7 +183,7 @@ class Moderation(commands.Cog):
         async def topics(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
             return [
                 app_commands.Choice(name=clip(e.title, MAX_CHOICE_NAME), value=e.id)
-                for e in self.bot.service.matcher.complete(current, limit=25)
+                for e in await self.bot.service.complete_in_turn(current, limit=25)
             ]
 
         @group.command(name="dismiss", description="Mark a gap as out of scope so it stops showing")

@@ -63,7 +63,7 @@ class Questions(commands.Cog):
             await interaction.response.send_message(cooldown_text(wait), ephemeral=True, allowed_mentions=NO_PINGS)
             return
         asker = Asker(interaction.user.id, interaction.guild_id, interaction.channel_id)
-        answer = self.bot.service.answer(question, source=QuerySource.SLASH, asker=asker)
+        answer = await self.bot.service.answer_in_turn(question, source=QuerySource.SLASH, asker=asker)
         reply = answer_reply(answer, self.bot.service.knowledge)
         await interaction.response.send_message(
             content=reply.content,
@@ -76,7 +76,7 @@ class Questions(commands.Cog):
     @app_commands.describe(name="Start typing a topic title")
     async def topic(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100]) -> None:
         knowledge = self.bot.service.knowledge
-        entry = knowledge.get(name) or next(iter(self.bot.service.matcher.complete(name, limit=1)), None)
+        entry = knowledge.get(name) or next(iter(await self.bot.service.complete_in_turn(name, limit=1)), None)
         if entry is None:
             await interaction.response.send_message(
                 "No topic matches that; browse them with `/topics`.", ephemeral=True, allowed_mentions=NO_PINGS
@@ -88,7 +88,7 @@ class Questions(commands.Cog):
     async def topic_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return [
             app_commands.Choice(name=clip(entry.title, MAX_CHOICE_NAME), value=entry.id)
-            for entry in self.bot.service.matcher.complete(current, limit=25)
+            for entry in await self.bot.service.complete_in_turn(current, limit=25)
         ]
 
     @app_commands.command(name="topics", description="Browse the knowledge base by category")
@@ -152,7 +152,7 @@ class Questions(commands.Cog):
                 await message.reply(cooldown_text(wait), allowed_mentions=NO_PINGS, mention_author=False)
             return
         asker = Asker(message.author.id, message.guild.id if message.guild else None, message.channel.id)
-        answer = self.bot.service.answer(message.content, source=source, asker=asker)
+        answer = await self.bot.service.answer_in_turn(message.content, source=source, asker=asker)
         reply = answer_reply(answer, self.bot.service.knowledge)
         await message.reply(
             content=reply.content,
