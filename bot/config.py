@@ -29,6 +29,7 @@ class Settings:
     discord_token: str | None = field(default=None, repr=False)
     knowledge_dir: Path = PROJECT_ROOT / "knowledge"
     db_path: Path = PROJECT_ROOT / "data" / "allybot.sqlite3"
+    snapshot_dir: Path | None = None  # where built indexes are saved for fast restarts; None: not saved
     home_guild_id: int | None = None
     ask_channel_ids: frozenset[int] = frozenset()
     moderator_role_id: int | None = None
@@ -100,6 +101,10 @@ def _path(raw: str) -> Path:
     return Path(raw).expanduser().resolve()
 
 
+def _snapshot_dir(raw: str) -> Path | None:
+    return None if raw.lower() == "off" else _path(raw)
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
     """Settings from ``environ`` (default: the process environment) over ``env_file``."""
     values = read_env_file(env_file) if env_file else {}
@@ -125,10 +130,12 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         raise SettingsError(
             f"ALLYBOT_SUGGEST_THRESHOLD: {suggest:g} is above ALLYBOT_ANSWER_THRESHOLD {answer:g}; it must not be"
         )
+    db_path = get("ALLYBOT_DB_PATH", _path, Settings.db_path)
     return Settings(
         discord_token=get("DISCORD_TOKEN", str),
         knowledge_dir=get("ALLYBOT_KNOWLEDGE_DIR", _path, Settings.knowledge_dir),
-        db_path=get("ALLYBOT_DB_PATH", _path, Settings.db_path),
+        db_path=db_path,
+        snapshot_dir=get("ALLYBOT_SNAPSHOT_DIR", _snapshot_dir, db_path.parent / "snapshots"),
         home_guild_id=get("ALLYBOT_HOME_GUILD_ID", lambda r: _snowflake("ALLYBOT_HOME_GUILD_ID", r)),
         ask_channel_ids=get("ALLYBOT_ASK_CHANNEL_IDS", ids, frozenset()),
         moderator_role_id=get("ALLYBOT_MODERATOR_ROLE_ID", lambda r: _snowflake("ALLYBOT_MODERATOR_ROLE_ID", r)),

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.matching.matcher import Matcher, Outcome, Scored, Thresholds
+from bot.matching.snapshots import Snapshots
 from bot.pacing import Pacer
 
 MAX_QUESTION_CHARS = 2000  # read this much of a question; Discord messages are at most 2000 characters
@@ -158,19 +159,31 @@ class AnswerService:
 
     def __init__(
         self,
-        knowledge: KnowledgeBase,
+        knowledge: KnowledgeBase | Path,
         thresholds: Thresholds | None = None,
         recorder: Recorder | None = None,
         learned: Mapping[str, Sequence[str]] | None = None,
+        snapshots: Snapshots | None = None,
     ) -> None:
+        """Serve ``knowledge``, a loaded knowledge base or its folder (raises KnowledgeError if invalid).
+
+        From a folder, ``snapshots`` (if given) spare a restart the parsing and indexing.
+        """
         self._thresholds = thresholds or Thresholds()
         self.recorder = recorder
         self._learned = {entry_id: list(texts) for entry_id, texts in (learned or {}).items()}
+        self._snapshots = snapshots
         self._matcher = self._index(knowledge)
         self._pacer = Pacer()
 
-    def _index(self, knowledge: KnowledgeBase) -> Matcher:
-        return Matcher(knowledge, self._thresholds, extra_phrasings=self._learned)
+    def _index(self, knowledge: KnowledgeBase | Path) -> Matcher:
+        if isinstance(knowledge, KnowledgeBase):
+            matcher = Matcher(knowledge, self._thresholds)
+        elif self._snapshots is not None:
+            matcher = self._snapshots.matcher(knowledge, self._thresholds)
+        else:
+            matcher = Matcher(load_knowledge(knowledge), self._thresholds)
+        return matcher.with_phrasings(self._learned)
 
     @property
     def matcher(self) -> Matcher:
@@ -222,18 +235,14 @@ class AnswerService:
             self.recorder.record_feedback(query_id, user_id, vote)
 
     def teach(self, phrasing: str, entry_id: str) -> None:
-        """Make ``phrasing`` a phrasing of ``entry_id`` at once (re-indexing; the knowledge base is unchanged)."""
+        """Make ``phrasing`` a phrasing of ``entry_id`` at once (the knowledge base itself is unchanged)."""
         if self.knowledge.get(entry_id) is None:
             raise KeyError(entry_id)
         self._learned.setdefault(entry_id, []).append(phrasing)
-        self._matcher = self._index(self.knowledge)
-
-    def replace_knowledge(self, knowledge: KnowledgeBase) -> KnowledgeChange:
-        """Index ``knowledge`` and switch to it in one step; return what changed."""
-        old = self.knowledge
-        self._matcher = self._index(knowledge)
-        return KnowledgeChange.between(old, knowledge)
+        self._matcher = self._matcher.with_phrasings({entry_id: [phrasing]})
 
     def reload(self, directory: Path | None = None) -> KnowledgeChange:
-        """Reload from disk; on any validation error raise and keep serving the current knowledge base."""
-        return self.replace_knowledge(load_knowledge(directory or Path(self.knowledge.directory)))
+        """Reload from disk and switch in one step; on any validation error raise and keep serving the current one."""
+        old = self.knowledge
+        self._matcher = self._index(directory or Path(old.directory))
+        return KnowledgeChange.between(old, self.knowledge)

@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from bot.knowledge.loader import KnowledgeError, load_knowledge
+from bot.knowledge.model import KnowledgeBase
 from bot.matching.matcher import Matcher, Outcome, Scored, Thresholds, content_tokens, decide, stem
 from bot.service import MAX_QUESTION_CHARS, AnswerService, QuerySource
 
@@ -87,10 +88,42 @@ def test_candidate_pruning_keeps_the_best_entry(tiny_kb):
 
 def test_extra_phrasings_count_like_yaml_ones(tiny_kb):
     question = "what keeps the members together in a crisis"
-    assert Matcher(tiny_kb).match(question).outcome is Outcome.UNANSWERED
-    taught = Matcher(tiny_kb, extra_phrasings={"mutual-defence": [question]})
+    plain = Matcher(tiny_kb)
+    assert plain.match(question).outcome is Outcome.UNANSWERED
+    taught = plain.with_phrasings({"mutual-defence": [question], "no-such-entry": ["ignored"]})
     assert taught.match(question).outcome is Outcome.ANSWERED
     assert taught.match(question).best.entry.id == "mutual-defence"
+    assert plain.match(question).outcome is Outcome.UNANSWERED  # the original matcher is unchanged
+
+
+def in_yaml(knowledge: KnowledgeBase, extra: dict[str, list[str]]) -> KnowledgeBase:
+    """``knowledge`` as if ``extra`` had been written into the YAML, after each entry's last phrasing."""
+    entries = {
+        entry.id: dataclasses.replace(entry, keywords=(*entry.keywords, *extra.get(entry.id, ())))
+        for entry in knowledge
+    }
+    return dataclasses.replace(knowledge, entries=entries)
+
+
+def test_adding_phrasings_to_an_index_equals_building_it_with_them(bundled_kb):
+    extra = {
+        "article-5": ["is the hybrid hacking of a member an armed attack", "article five cyber"],
+        "cyber-defence": ["gremlins in the network", "article five cyber"],  # one word new to the whole index
+        "nuclear-deterrence": ["bombs"],
+    }
+    step_by_step = Matcher(bundled_kb)
+    for entry_id, texts in extra.items():
+        for text in texts:
+            step_by_step = step_by_step.with_phrasings({entry_id: [text]})
+    built = Matcher(in_yaml(bundled_kb, extra))
+    assert step_by_step.phrasings == built.phrasings
+    assert step_by_step._words.__dict__.keys() == built._words.__dict__.keys()
+    for name, value in built._words.__dict__.items():
+        assert getattr(step_by_step._words, name) == value, name
+    for question in ("gremlins in the network", "article five cyber", "bombs", "what does article 5 say"):
+        taught, yaml = step_by_step.match(question), built.match(question)
+        assert taught.outcome is yaml.outcome
+        assert [(s.entry.id, s.score) for s in taught.ranked] == [(s.entry.id, s.score) for s in yaml.ranked]
 
 
 def test_empty_and_unreadable_questions_say_why(tiny_service):

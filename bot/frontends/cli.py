@@ -29,6 +29,7 @@ from bot.frontends.terminal import format_report, learned_yaml, render_answer
 from bot.knowledge.loader import KnowledgeError, load_knowledge
 from bot.knowledge.model import KnowledgeBase
 from bot.knowledge.stats import compute_stats
+from bot.matching.snapshots import Snapshots
 from bot.querylog import reports
 from bot.querylog.chart import bar_chart
 from bot.querylog.store import QueryLog
@@ -174,9 +175,8 @@ async def _answering(
     args: argparse.Namespace, settings: Settings
 ) -> AsyncIterator[tuple[AnswerService, QueryLog | None]]:
     """The answer service, with the query log open around it unless --no-log; the log is flushed on exit."""
-    knowledge = _knowledge(args.knowledge, settings)
     if args.no_log:
-        yield AnswerService(knowledge, settings.thresholds), None
+        yield _service(args.knowledge, settings), None
         return
     query_log = QueryLog(
         args.db or settings.db_path, salt=settings.user_hash_salt, retention_days=settings.retention_days
@@ -188,15 +188,30 @@ async def _answering(
         except (sqlite3.Error, OSError) as error:
             log.error("query log unavailable, answering without learned phrasings: %s", error)
             learned = {}
-        yield AnswerService(knowledge, settings.thresholds, recorder=query_log, learned=learned), query_log
+        yield _service(args.knowledge, settings, recorder=query_log, learned=learned), query_log
     finally:
         await query_log.close()
 
 
+def _service(directory: Path | None, settings: Settings, **options: Any) -> AnswerService:
+    """The answer service over the knowledge folder, from its snapshot when one matches (see Settings)."""
+    directory = directory or settings.knowledge_dir
+    snapshots = Snapshots(settings.snapshot_dir) if settings.snapshot_dir else None
+    with _knowledge_problems(directory):
+        return AnswerService(directory, settings.thresholds, snapshots=snapshots, **options)
+
+
 def _knowledge(directory: Path | None, settings: Settings) -> KnowledgeBase:
     directory = directory or settings.knowledge_dir
-    try:
+    with _knowledge_problems(directory):
         return load_knowledge(directory)
+
+
+@contextlib.contextmanager
+def _knowledge_problems(directory: Path) -> Iterator[None]:
+    """A knowledge base that will not load, as one line naming its first problem."""
+    try:
+        yield
     except KnowledgeError as error:
         first = error.problems[0]
         more = (

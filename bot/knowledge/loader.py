@@ -373,36 +373,64 @@ def _check_phrasings(entries: list[Entry], normalize: Normalizer, problems: list
                 )
 
 
-def load_knowledge(directory: Path | str) -> KnowledgeBase:
-    """Read every ``*.yaml`` file in ``directory``; raise :class:`KnowledgeError` listing all problems."""
+@dataclass(frozen=True)
+class KnowledgeFiles:
+    """The raw bytes of a knowledge-base folder's YAML files, read once and fingerprinted."""
+
+    directory: Path
+    files: tuple[tuple[str, bytes], ...]  # (file name, contents), sorted by name
+    unreadable: tuple[Problem, ...]  # files that exist but could not be read
+    digest: str  # SHA-256 over every name and content: equal digests, equal knowledge bases
+
+    @property
+    def version(self) -> str:
+        return self.digest[:12]
+
+
+def read_knowledge_files(directory: Path | str) -> KnowledgeFiles:
+    """Read every ``*.yaml`` file in ``directory`` (no parsing); raise :class:`KnowledgeError` if it is missing."""
     directory = Path(directory)
     if not directory.is_dir():
         raise KnowledgeError([Problem(str(directory), 0, None, "knowledge directory not found")])
-    files = sorted(p for p in directory.glob("*.y*ml") if p.is_file())
-    problems: list[Problem] = []
-    entries: list[Entry] = []
-    categories: list[Category] = []
-    glossary = Glossary()
+    files, unreadable = [], []
     digest = hashlib.sha256()
-    for path in files:
-        report = _Collector(problems, path.name)
+    for path in sorted(p for p in directory.glob("*.y*ml") if p.is_file()):
         try:
             raw = path.read_bytes()
         except OSError as error:
-            report.add(0, f"cannot read file: {error.strerror or error}")
+            unreadable.append(Problem(path.name, 0, None, f"cannot read file: {error.strerror or error}"))
             continue
+        files.append((path.name, raw))
         digest.update(path.name.encode() + b"\0" + raw)
+    return KnowledgeFiles(directory, tuple(files), tuple(unreadable), digest.hexdigest())
+
+
+def load_knowledge(directory: Path | str) -> KnowledgeBase:
+    """Read and validate every ``*.yaml`` file in ``directory``; raise :class:`KnowledgeError` listing all problems."""
+    return parse_knowledge(read_knowledge_files(directory))
+
+
+def parse_knowledge(source: KnowledgeFiles) -> KnowledgeBase:
+    """Parse and validate files already read; raise :class:`KnowledgeError` listing all problems."""
+    problems: list[Problem] = list(source.unreadable)
+    entries: list[Entry] = []
+    categories: list[Category] = []
+    glossary = Glossary()
+    for name, raw in source.files:
+        report = _Collector(problems, name)
         data = _parse(raw, report)
         if data is _UNREADABLE:
             continue
-        if report.file == CATEGORIES_FILE:
+        if name == CATEGORIES_FILE:
             categories = _read_categories(data, report)
-        elif report.file == GLOSSARY_FILE:
+        elif name == GLOSSARY_FILE:
             glossary = _read_glossary(data, report)
         else:
             entries += filter(None, (_build_entry(raw, report) for raw in _top_level(data, "entries", report) or []))
     if not entries and not problems:
-        problems.append(Problem(str(directory), 0, None, "no entries found (expected *.yaml files with 'entries:')"))
+        problems.append(
+            Problem(str(source.directory), 0, None, "no entries found (expected *.yaml files with 'entries:')")
+        )
     _check_links(entries, categories, problems)
     _check_phrasings(entries, Normalizer(glossary), problems)
     if problems:
@@ -411,8 +439,8 @@ def load_knowledge(directory: Path | str) -> KnowledgeBase:
         entries={entry.id: entry for entry in entries},
         categories=tuple(categories) or _categories_from(entries),
         glossary=glossary,
-        version=digest.hexdigest()[:12],
-        directory=str(directory),
+        version=source.version,
+        directory=str(source.directory),
     )
 
 

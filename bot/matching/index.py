@@ -24,6 +24,7 @@ pruning changed no ranking of the 594 questions checked against a full loop.
 from __future__ import annotations
 
 import bisect
+import copy
 import heapq
 import math
 from array import array
@@ -59,12 +60,43 @@ class WordIndex:
                 for word in set(in_summary) - known:
                     partial[word].append(index)
         empty = array("I")
-        self._postings = {w: (full.get(w, empty), partial.get(w, empty)) for w in full.keys() | partial.keys()}
-        count = max(len(phrasing_words), 1)
-        self._idf = {w: math.log(1 + count / (len(f) + len(p))) for w, (f, p) in self._postings.items()}
-        self._by_initial: defaultdict[str, list[str]] = defaultdict(list)
-        for word in self._postings:
-            self._by_initial[word[0]].append(word)
+        self._postings = {w: (full.get(w, empty), partial.get(w, empty)) for w in sorted(full.keys() | partial.keys())}
+        self._entry_total = max(len(phrasing_words), 1)
+        self._idf = {word: self._idf_of(word) for word in self._postings}
+        by_initial: defaultdict[str, list[str]] = defaultdict(list)
+        for word in self._postings:  # alphabetical, so ties in typo correction always go the same way
+            by_initial[word[0]].append(word)
+        self._by_initial = dict(by_initial)
+
+    def _idf_of(self, word: str) -> float:
+        return math.log(1 + self._entry_total / self._entry_count(word))
+
+    def with_words(self, added: Mapping[int, Iterable[str]]) -> WordIndex:
+        """An index where each entry ``added`` maps to also uses the given words in a phrasing (full credit).
+
+        The same as building the index again with those words, at the cost of the words changed.
+        """
+        changed = copy.copy(self)
+        changed._postings, changed._idf, changed._by_initial = (
+            dict(self._postings),
+            dict(self._idf),
+            dict(self._by_initial),
+        )
+        entries_by_word: defaultdict[str, set[int]] = defaultdict(set)
+        for index, words in added.items():
+            for word in words:
+                entries_by_word[word].add(index)
+        for word, entries in entries_by_word.items():
+            full, partial = changed._postings.get(word, (array("I"), array("I")))
+            if word not in changed._postings:
+                same_initial = changed._by_initial[word[0]] = list(changed._by_initial.get(word[0], ()))
+                bisect.insort(same_initial, word)
+            changed._postings[word] = (
+                array("I", sorted(entries.union(full))),
+                array("I", (index for index in partial if index not in entries)),  # full credit replaces partial
+            )
+            changed._idf[word] = changed._idf_of(word)
+        return changed
 
     def __contains__(self, word: str) -> bool:
         return word in self._postings
