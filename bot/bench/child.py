@@ -22,8 +22,9 @@ from rapidfuzz import fuzz, process
 
 from bot.bench.measure import Latency, peak_resident_mb, resident_mb, time_each
 from bot.bench.synthetic import question_mix
-from bot.knowledge.loader import load_knowledge
+from bot.knowledge.loader import load_knowledge, read_knowledge_files
 from bot.matching.evaluate import TUNE_FILE, load_questions
+from bot.matching.snapshots import Snapshots
 from bot.service import AnswerService, QuerySource
 
 WARM_UP = 50
@@ -37,6 +38,12 @@ def measure_size(directory: Path, count: int, floor_count: int) -> dict[str, Any
     service = AnswerService(knowledge)
     indexed = time.perf_counter()
     memory = {"peak_mb": peak_resident_mb(), "index_mb": resident_mb() - before}
+    with tempfile.TemporaryDirectory() as folder:
+        snapshots = Snapshots(Path(folder))
+        snapshots.save(read_knowledge_files(directory), service.matcher)
+        restart = time.perf_counter()
+        snapshots.matcher(directory, service.matcher.thresholds)  # read and fingerprint the files, then unpickle
+        from_snapshot = time.perf_counter() - restart
     questions = question_mix(knowledge, [q.text for q in load_questions(TUNE_FILE)], count)
     for question in questions[:WARM_UP]:
         service.answer(question, source=QuerySource.CLI)
@@ -45,6 +52,7 @@ def measure_size(directory: Path, count: int, floor_count: int) -> dict[str, Any
         "entries": len(knowledge),
         "load_s": loaded - started,
         "index_s": indexed - loaded,
+        "snapshot_s": from_snapshot,
         **memory,
         "answer": _latency(answers),
         **_floors(service, questions, floor_count),
