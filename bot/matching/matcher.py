@@ -211,13 +211,13 @@ class Matcher:
         where a rebuild takes seconds at 10,000 entries. Unknown entry ids are ignored
         (a learned phrasing may outlive its entry).
         """
+        touched = [(self._position[entry_id], texts) for entry_id, texts in extra.items() if entry_id in self._position]
+        if not any(texts for _, texts in touched):
+            return self
         changed = copy.copy(self)
         changed._phrasings = list(self._phrasings)
         new_words: dict[int, set[str]] = {}
-        for entry_id, texts in extra.items():
-            index = self._position.get(entry_id)
-            if index is None or not texts:
-                continue
+        for index, texts in touched:
             tokens = [self._tokens(text) for text in texts]
             known = {word for phrasing in changed._phrasings[index] for word in phrasing.split()}
             new_words.setdefault(index, set()).update(word for words in tokens for word in words if word not in known)
