@@ -214,15 +214,18 @@ class TitleIndex:
             return (0, 0)
         return (self._starts[position], self._starts[position + 1])
 
+    def _words_beginning(self, prefix: str) -> tuple[int, int]:
+        """Positions ``[first, after)`` of the title words ``prefix`` begins (sorted, so they are adjacent)."""
+        first = bisect.bisect_left(self._words, prefix)
+        return first, bisect.bisect_right(self._words, prefix + "\uffff", first)
+
     def _prefix_span(self, prefix: str) -> tuple[int, int] | None:
         """The entries of every word ``prefix`` begins, or None if it begins none."""
-        first = bisect.bisect_left(self._words, prefix)
-        after = bisect.bisect_right(self._words, prefix + "\uffff", first)
+        first, after = self._words_beginning(prefix)
         return (self._starts[first], self._starts[after]) if after > first else None
 
     def _closest(self, word: str) -> str:
         """The title word closest to a misspelt ``word``, among those with its first letter (as WordIndex does)."""
-        first = bisect.bisect_left(self._words, word[0])
-        same_initial = self._words[first : bisect.bisect_right(self._words, word[0] + "\uffff", first)]
+        same_initial = self._words[slice(*self._words_beginning(word[0]))]
         found = process.extractOne(word, same_initial, scorer=fuzz.ratio, score_cutoff=TITLE_TYPO_CUTOFF)
         return found[0] if found else word
