@@ -29,7 +29,7 @@ from bot.bench.synthetic import question_mix, synthetic_knowledge, write_knowled
 from bot.config import PROJECT_ROOT
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import KnowledgeBase
-from bot.matching.evaluate import TUNE_FILE, load_questions
+from tools.evaluate import TUNE_FILE, load_questions
 from bot.querylog.store import QueryLog
 from bot.service import AnswerService, Asker, QuerySource
 
