@@ -256,9 +256,17 @@ def test_sources_yaml_rejects_unknown_keys_empty_titles_and_duplicates(kb_copy):
     text = sources.read_text(encoding="utf-8")
     sources.write_text(text + '  002_ebfa9cfaf3d83150.txt: "Again"\n', encoding="utf-8")
     found = {(p.file, p.line, p.message) for p in problems_for(kb_copy)}
-    assert ("sources.yaml", line_of(sources, "titles:"), "unknown top-level key 'titles' (expected only 'sources')") in found
+    assert (
+        "sources.yaml",
+        line_of(sources, "titles:"),
+        "unknown top-level key 'titles' (expected only 'sources')",
+    ) in found
     assert ("sources.yaml", line_of(sources, "000_bff"), "title of '000_bff5e09d6bbe2468.txt' is empty") in found
-    assert ("sources.yaml", line_of(sources, "Again"), "source file '002_ebfa9cfaf3d83150.txt' is titled twice") in found
+    assert (
+        "sources.yaml",
+        line_of(sources, "Again"),
+        "source file '002_ebfa9cfaf3d83150.txt' is titled twice",
+    ) in found
 
 
 def test_a_broken_sources_yaml_is_reported_once_not_once_per_entry(kb_copy):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 class Source:
     """Where an entry's summary comes from: a seed article, its section heading and the article's title.
 
-    ``title`` comes from ``sources.yaml``; readers see "Title › Section", never the file name.
+    ``title`` comes from ``sources.yaml``; readers see the title and section, never the file name.
     """
 
     file: str
