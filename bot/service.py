@@ -105,7 +105,7 @@ def entry_as_dict(entry: Entry) -> dict[str, Any]:
         "category": entry.category,
         "summary": entry.summary,
         "related": list(entry.related),
-        "sources": [{"file": s.file, "section": s.section} for s in entry.sources],
+        "sources": [{"file": s.file, "section": s.section, "title": s.title} for s in entry.sources],
     }
 
 

@@ -21,9 +21,9 @@ def test_ask_prints_a_readable_answer():
     result = run_cli("ask", *KB, "if one ally is attacked do the others have to help?")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("The mutual defence clause\n")
-    assert (
-        "Sources: 002_ebfa9cfaf3d83150.txt — The Foundations of NATO’s Collective Security Principle" in result.stdout
-    )
+    assert "Sources (AI-assisted articles):\n  Understanding NATO and Collective Security in Modern" in result.stdout
+    assert "› The\n    Foundations of NATO’s Collective Security Principle" in result.stdout  # wrapped, indented
+    assert ".txt" not in result.stdout, "readers see article titles, not file names"
     assert "1. The founding treaty [founding-treaty]" in result.stdout
 
 
@@ -38,6 +38,9 @@ def test_ask_json_is_one_object_with_the_contract_fields():
     assert {"id", "title", "summary", "related", "sources"} <= set(data["entry"])
     assert [set(a) for a in data["alternatives"]] == [{"id", "title", "score"}] * len(data["alternatives"])
     assert data["entry"]["id"] not in [a["id"] for a in data["alternatives"]]
+    for source in data["entry"]["sources"]:
+        assert set(source) == {"file", "section", "title"}
+        assert source["file"].endswith(".txt") and source["title"] and source["title"] != source["file"]
 
 
 def test_unanswered_json_has_no_entry():

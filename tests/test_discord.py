@@ -118,7 +118,10 @@ async def test_ask_answers_with_an_embed_related_buttons_and_feedback(harness):
     [embed] = payload["embeds"]
     assert embed["title"] == "The mutual defence clause"
     assert embed["description"].startswith("A test summary about allies")
-    assert embed["footer"]["text"].startswith("Sources: 002_ebfa9cfaf3d83150.txt — The Foundations")
+    assert embed["footer"]["text"] == (
+        "Sources (AI-assisted articles):\n• Understanding NATO and Collective Security in Modern Defense Strategies"
+        " › The Foundations of NATO’s Collective Security Principle"
+    )
     ids = custom_ids(payload)
     assert ids[0] == "allybot:topic:founding-treaty"
     assert ids[1].startswith("allybot:vote:") and ids[1].endswith(":up") and ids[2].endswith(":down")
@@ -226,6 +229,7 @@ async def test_category_autocomplete(bundled):
 async def test_help_is_ephemeral(harness):
     payload = data(await harness.interact(slash("help")))
     assert payload["flags"] & EPHEMERAL and "/ask" in payload["embeds"][0]["description"]
+    assert "written with AI assistance" in payload["embeds"][0]["description"]
 
 
 # --- buttons, also after a restart ----------------------------------------------------------------

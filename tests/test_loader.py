@@ -222,3 +222,68 @@ def test_kb_check_command_exit_codes(kb_copy):
     assert "2 problem(s)" in broken.stdout
     assert "entries.yaml:" in broken.stdout and "[founding-treaty]: related 'ghost' is not an entry id" in broken.stdout
     assert "Traceback" not in broken.stdout + broken.stderr
+
+
+# --- source titles (sources.yaml) and summary layout ---------------------------------------------------
+
+
+def test_sources_carry_their_article_title(tiny_kb):
+    [source] = tiny_kb.get("mutual-defence").sources
+    assert source.title == "Understanding NATO and Collective Security in Modern Defense Strategies"
+    assert str(source) == f"{source.title} › The Foundations of NATO’s Collective Security Principle"
+
+
+def test_a_cited_file_without_a_title_is_a_problem(kb_copy):
+    edit(kb_copy / "sources.yaml", "  000_bff5e09d6bbe2468.txt:", "  000_other.txt:")
+    [problem] = problems_for(kb_copy)
+    assert (problem.file, problem.entry_id) == ("entries.yaml", "peace-partnership")
+    assert problem.message == "source '000_bff5e09d6bbe2468.txt' has no title: add it to sources.yaml"
+
+
+def test_without_sources_yaml_every_cited_file_is_reported_once(kb_copy):
+    (kb_copy / "sources.yaml").unlink()
+    messages = sorted(p.message for p in problems_for(kb_copy))
+    assert messages == [
+        "source '000_bff5e09d6bbe2468.txt' has no title: add it to sources.yaml",
+        "source '002_ebfa9cfaf3d83150.txt' has no title: add it to sources.yaml",
+    ]
+
+
+def test_sources_yaml_rejects_unknown_keys_empty_titles_and_duplicates(kb_copy):
+    sources = kb_copy / "sources.yaml"
+    edit(sources, "sources:\n", "titles: {}\nsources:\n")
+    edit(sources, '"NATO Counterterrorism Strategies: An In-Depth Analysis of Allied Security Measures"', '""')
+    text = sources.read_text(encoding="utf-8")
+    sources.write_text(text + '  002_ebfa9cfaf3d83150.txt: "Again"\n', encoding="utf-8")
+    found = {(p.file, p.line, p.message) for p in problems_for(kb_copy)}
+    assert (
+        "sources.yaml",
+        line_of(sources, "titles:"),
+        "unknown top-level key 'titles' (expected only 'sources')",
+    ) in found
+    assert ("sources.yaml", line_of(sources, "000_bff"), "title of '000_bff5e09d6bbe2468.txt' is empty") in found
+    assert (
+        "sources.yaml",
+        line_of(sources, "Again"),
+        "source file '002_ebfa9cfaf3d83150.txt' is titled twice",
+    ) in found
+
+
+def test_a_broken_sources_yaml_is_reported_once_not_once_per_entry(kb_copy):
+    (kb_copy / "sources.yaml").write_text("sources: [\n", encoding="utf-8")
+    [problem] = problems_for(kb_copy)
+    assert problem.file == "sources.yaml" and "YAML syntax error" in problem.message
+
+
+def test_summary_lines_are_reflowed_into_paragraphs_and_list_items(kb_copy):
+    edit(
+        kb_copy / "entries.yaml",
+        "    summary: A test summary about the treaty that created the alliance.",
+        "    summary: |-\n      A test summary about the treaty\n      that created the alliance:\n"
+        "      - one item that is\n        wrapped\n      - another item\n\n      A closing line.",
+    )
+    summary = load_knowledge(kb_copy).get("founding-treaty").summary
+    assert summary == (
+        "A test summary about the treaty that created the alliance:\n\n"
+        "- one item that is wrapped\n- another item\n\nA closing line."
+    )

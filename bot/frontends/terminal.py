@@ -13,6 +13,7 @@ from bot.service import Answer
 
 WIDTH = 88
 UNANSWERED = "I don't have an answer for that yet; moderators can see it."
+SOURCES_NOTE = "AI-assisted articles"  # as the articles describe themselves; /help and :help say more
 # Control characters (a terminal escape sequence) and bidi controls (they would reorder the text around them).
 _UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -22,10 +23,21 @@ def one_line(text: str) -> str:
     return " ".join(_UNSHOWABLE.sub(" ", text).split())
 
 
+def render_summary(summary: str) -> str:
+    """A summary as plain text: paragraphs wrapped, "- " list items as indented bullets."""
+    lines = []
+    for line in summary.split("\n"):
+        if line.startswith("- "):
+            lines.append(textwrap.fill(line[2:], WIDTH, initial_indent="  • ", subsequent_indent="    "))
+        else:
+            lines.append(textwrap.fill(line, WIDTH))
+    return "\n".join(lines)
+
+
 def render_entry(entry: Entry, knowledge: KnowledgeBase) -> str:
-    lines = [entry.title, "=" * min(len(entry.title), WIDTH), ""]
-    lines += [textwrap.fill(paragraph, WIDTH) for paragraph in entry.summary.split("\n") if paragraph.strip()]
-    lines += ["", "Sources: " + "; ".join(str(s) for s in entry.sources)]
+    lines = [entry.title, "=" * min(len(entry.title), WIDTH), "", render_summary(entry.summary), ""]
+    lines.append(f"Sources ({SOURCES_NOTE}):")
+    lines += [textwrap.fill(str(s), WIDTH, initial_indent="  ", subsequent_indent="    ") for s in entry.sources]
     related = related_entries(entry, knowledge)
     if related:
         lines += ["Related topics:", render_choices(related)]

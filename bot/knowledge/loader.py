@@ -10,6 +10,7 @@ the line of every mapping, key and list item, which is what makes
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from bot.matching.normalize import Normalizer
 
 CATEGORIES_FILE = "categories.yaml"
 GLOSSARY_FILE = "glossary.yaml"
+SOURCES_FILE = "sources.yaml"
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 # Limits follow Discord: titles become autocomplete choice names (100 chars),
@@ -34,6 +36,7 @@ MAX_SUMMARY = 1500
 MAX_QUESTION = 300
 MAX_ALIAS = 100
 MAX_KEYWORD = 50
+MAX_SOURCE_TITLE = 200
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -262,6 +265,8 @@ def _build_entry(raw: Any, report: _Collector) -> Entry | None:
             values[spec.name] = _check_texts(raw[spec.name], spec.name, line, spec.max_length, complain)
         else:
             values[spec.name] = _check_sources(raw[spec.name], line, complain)
+    if values.get("summary"):
+        values["summary"] = reflow_summary(values["summary"])
     if values.get("id") and not ID_PATTERN.match(values["id"]):
         complain(_line_of(raw, "id"), "id must be lower-case words joined by hyphens, e.g. 'article-5'")
     if not any(values.get(name) for name in ("questions", "aliases", "keywords")):
@@ -271,6 +276,82 @@ def _build_entry(raw: Any, report: _Collector) -> Entry | None:
     # Kept even when other fields are broken, so cross-entry checks do not report it as missing.
     values = {"title": "", "category": "", "summary": "", **values}
     return Entry(**values, file=report.file, line=_line_of(raw))
+
+
+def reflow_summary(text: str) -> str:
+    """A summary as readers get it: each paragraph and each "- " list item on one line.
+
+    Curators wrap long lines in the YAML; a line that starts with "- " begins a list item, a
+    blank line ends a paragraph, any other line continues the one before. Items of one list
+    are joined by a line break, paragraphs and lists by a blank line.
+    """
+    groups: list[list[str]] = []  # a paragraph is [text]; a list is ["- item", "- item", ...]
+    current: list[str] = []  # the lines of the paragraph or item being read
+    same_list = False  # whether an item read now continues the last list (no blank line since)
+
+    def finish() -> None:
+        nonlocal current, same_list
+        if current:
+            piece = " ".join(current)
+            if piece.startswith("- ") and same_list and groups and groups[-1][-1].startswith("- "):
+                groups[-1].append(piece)
+            else:
+                groups.append([piece])
+            same_list, current = True, []
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            finish()
+            same_list = False
+        elif line.startswith("- "):
+            finish()
+            current = [line]
+        else:
+            current.append(line)
+    finish()
+    return "\n\n".join("\n".join(group) for group in groups)
+
+
+def _read_source_titles(data: Any, report: _Collector) -> dict[str, str] | None:
+    """``sources.yaml``: the title readers see for each cited article file; None when it cannot be used."""
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
+        report.add(_line_of(data), "expected a top-level 'sources:' mapping of article file name to its title")
+        return None
+    for unknown in sorted(set(data) - {"sources"}, key=str):
+        report.add(_line_of(data, unknown), f"unknown top-level key '{unknown}' (expected only 'sources')")
+    mapping = data["sources"]
+    for key, line in getattr(mapping, "duplicate_keys", []):
+        report.add(line, f"source file '{key}' is titled twice")
+    titles = {}
+    for file, title in mapping.items():
+        line = _line_of(mapping, file)
+        name = _check_text(file, "source file name", line, 200, report.add)
+        text = _check_text(title, f"title of '{file}'", line, MAX_SOURCE_TITLE, report.add)
+        if name and text:
+            titles[name] = text
+    return titles
+
+
+def _add_titles(entries: list[Entry], titles: dict[str, str], problems: list[Problem]) -> list[Entry]:
+    """Entries whose sources carry their article's title; every cited file must have one."""
+    untitled: set[str] = set()
+    titled = []
+    for entry in entries:
+        for source in entry.sources:
+            if source.file not in titles and source.file not in untitled:
+                untitled.add(source.file)
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        entry.id,
+                        f"source '{source.file}' has no title: add it to {SOURCES_FILE}",
+                    )
+                )
+        sources = tuple(dataclasses.replace(s, title=titles.get(s.file, "")) for s in entry.sources)
+        titled.append(dataclasses.replace(entry, sources=sources))
+    return titled
 
 
 def _read_categories(data: Any, report: _Collector) -> list[Category]:
@@ -416,21 +497,27 @@ def parse_knowledge(source: KnowledgeFiles) -> KnowledgeBase:
     entries: list[Entry] = []
     categories: list[Category] = []
     glossary = Glossary()
+    titles: dict[str, str] | None = {}  # None: sources.yaml is broken (and reported), so no title checks
     for name, raw in source.files:
         report = _Collector(problems, name)
         data = _parse(raw, report)
         if data is _UNREADABLE:
+            titles = None if name == SOURCES_FILE else titles
             continue
         if name == CATEGORIES_FILE:
             categories = _read_categories(data, report)
         elif name == GLOSSARY_FILE:
             glossary = _read_glossary(data, report)
+        elif name == SOURCES_FILE:
+            titles = _read_source_titles(data, report)
         else:
             entries += filter(None, (_build_entry(raw, report) for raw in _top_level(data, "entries", report) or []))
     if not entries and not problems:
         problems.append(
             Problem(str(source.directory), 0, None, "no entries found (expected *.yaml files with 'entries:')")
         )
+    if titles is not None:
+        entries = _add_titles(entries, titles, problems)
     _check_links(entries, categories, problems)
     _check_phrasings(entries, Normalizer(glossary), problems)
     if problems:

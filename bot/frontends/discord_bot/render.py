@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.frontends.terminal import UNANSWERED, one_line
+from bot.frontends.terminal import SOURCES_NOTE, UNANSWERED, one_line
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.matching.matcher import Outcome
 from bot.service import Answer
@@ -55,8 +55,9 @@ def entry_embed(entry: Entry, knowledge: KnowledgeBase) -> discord.Embed:
         title=clip(entry.title, MAX_TITLE), description=clip(entry.summary, MAX_DESCRIPTION), colour=COLOUR
     )
     embed.set_author(name=clip(category, MAX_FIELD_NAME))
-    sources = "; ".join(f"{s.file} — {s.section}" for s in entry.sources)
-    embed.set_footer(text=clip(f"Sources: {sources}", MAX_FOOTER))
+    # The footer shows no markdown, so one source a line; the note says once what the sources are.
+    sources = "\n".join(f"• {s}" for s in entry.sources)
+    embed.set_footer(text=clip(f"Sources ({SOURCES_NOTE}):\n{sources}", MAX_FOOTER))
     return fit(embed)
 
 
@@ -93,7 +94,9 @@ def help_embed() -> discord.Embed:
 HELP_TEXT = """\
 I answer questions about NATO policy from a curated knowledge base: collective defence, \
 deterrence, counterterrorism, emerging threats, military diplomacy and the case studies \
-in our source articles. Every answer cites its sources.
+in our source articles. Every answer cites its sources: the article and section it comes \
+from. Those articles say they were written with AI assistance, so check anything that \
+matters against official NATO material.
 
 **Ask**
 • `/ask question:` your question, in your own words
