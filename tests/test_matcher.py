@@ -57,7 +57,8 @@ def test_a_related_runner_up_does_not_make_the_answer_unsure(tiny_kb):
     a, sibling, rival = tiny_kb.get("mutual-defence"), tiny_kb.get("founding-treaty"), tiny_kb.get("peace-partnership")
     limits = Thresholds(answer=70, suggest=40, margin=5)
     close_sibling = decide([Scored(a, 80), Scored(sibling, 78)], limits)
-    assert close_sibling.outcome is Outcome.ANSWERED and close_sibling.ranked[1].entry is sibling  # offered, not doubted
+    assert close_sibling.outcome is Outcome.ANSWERED  # a neighbour, not a doubt
+    assert close_sibling.ranked[1].entry is sibling  # still offered
     assert decide([Scored(a, 80), Scored(sibling, 78), Scored(rival, 77)], limits).outcome is Outcome.SUGGESTED
 
 
@@ -185,3 +186,9 @@ def test_autocomplete_matches_titles(tiny_kb):
     assert matcher.complete("partnr")[0].id == "peace-partnership"
     assert [e.id for e in matcher.complete("", limit=2)] == ["partner-exercises", "peace-partnership"]
     assert len(matcher.complete("the", limit=1)) == 1
+
+
+def test_two_neighbouring_letters_swapped_are_put_back(tiny_kb):
+    matcher = Matcher(tiny_kb)
+    assert matcher.query_tokens("mutaul defecne cluase") == ["mutual", "defence", "clause"]
+    assert matcher.match("tretay that created the alliance").best.entry.id == "founding-treaty"

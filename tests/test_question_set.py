@@ -12,8 +12,8 @@ from collections import Counter
 
 import pytest
 
-from tools.evaluate import HOLDOUT_FILE, TUNE_FILE, Tally, evaluate, load_questions, matcher_decider
 from bot.matching.matcher import Matcher
+from tools.evaluate import HOLDOUT_FILE, TUNE_FILE, Tally, evaluate, load_questions, matcher_decider
 
 KINDS = {"plain", "paraphrase", "keyword", "typo", "acronym", "rambling", "noise", "out-of-scope"}
 

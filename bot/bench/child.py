@@ -23,9 +23,9 @@ from rapidfuzz import fuzz, process
 from bot.bench.measure import Latency, peak_resident_mb, resident_mb, time_each
 from bot.bench.synthetic import question_mix
 from bot.knowledge.loader import load_knowledge, read_knowledge_files
-from tools.evaluate import TUNE_FILE, load_questions
 from bot.matching.snapshots import Snapshots
 from bot.service import AnswerService, QuerySource
+from tools.evaluate import TUNE_FILE, load_questions
 
 WARM_UP = 50
 

@@ -29,9 +29,9 @@ from bot.bench.synthetic import question_mix, synthetic_knowledge, write_knowled
 from bot.config import PROJECT_ROOT
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import KnowledgeBase
-from tools.evaluate import TUNE_FILE, load_questions
 from bot.querylog.store import QueryLog
 from bot.service import AnswerService, Asker, QuerySource
+from tools.evaluate import TUNE_FILE, load_questions
 
 BUNDLED = 0  # a size of 0 means the bundled knowledge base as it is
 

@@ -80,5 +80,5 @@ def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 # Fitted by `python -m tools.evaluate --calibrate` on tests/data/questions_tune*.yaml; order as in FEATURES.
 CALIBRATION = Calibration(
-    bias=-5.3515, weights=(1.7855, 1.4556, 3.1096, 0.5446, 1.6141, 1.4568, 0.5151, 1.7652, -1.5708, -3.1464)
+    bias=-5.1288, weights=(1.7617, 1.5198, 3.4324, 0.4934, 1.5058, 1.2208, 0.4284, 1.7921, -1.5941, -3.0553)
 )

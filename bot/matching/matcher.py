@@ -109,8 +109,8 @@ class Thresholds:
     the tuning sets: at most 2% of questions answered wrongly (out of fold).
     """
 
-    answer: float = 76.0
-    suggest: float = 60.0
+    answer: float = 78.0
+    suggest: float = 55.0
     margin: float = 0.0
 
     def __post_init__(self) -> None:
