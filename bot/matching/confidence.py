@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -38,7 +38,7 @@ class Evidence:
     specifics: float  # 1 if the question asks for a figure, date or office-holder
 
     def vector(self) -> tuple[float, ...]:
-        return astuple(self)
+        return tuple(getattr(self, name) for name in FEATURES)  # dataclasses.astuple deep-copies: 10x slower
 
 
 FEATURES = tuple(field.name for field in fields(Evidence))

@@ -318,9 +318,9 @@ class Matcher:
                 unknown=unknown,
                 specifics=float(specifics),
             )
-            found.append((self._entries[index], evidence))
-        found.sort(key=lambda item: (-self.calibration.probability(item[1]), item[0].id))
-        return found
+            found.append((self.calibration.probability(evidence), self._entries[index], evidence))
+        found.sort(key=lambda item: (-item[0], item[1].id))
+        return [(entry, evidence) for _, entry, evidence in found]
 
     def query_tokens(self, normalized: str) -> list[str]:
         """Content tokens of a normalised question, each corrected to a known word where one is close."""
