@@ -192,3 +192,17 @@ def test_two_neighbouring_letters_swapped_are_put_back(tiny_kb):
     matcher = Matcher(tiny_kb)
     assert matcher.query_tokens("mutaul defecne cluase") == ["mutual", "defence", "clause"]
     assert matcher.match("tretay that created the alliance").best.entry.id == "founding-treaty"
+
+
+@pytest.mark.parametrize(
+    ("question", "answered_with"),
+    [
+        ("what legal status do troops have under a sofa", "sofa"),  # the rest of the question says "agreement"
+        ("where can i buy a cheap sofa", None),  # furniture
+        ("my sofa is broken", None),
+    ],
+)
+def test_a_lowercase_acronym_is_read_as_one_only_when_the_question_says_so(bundled_kb, question, answered_with):
+    match = Matcher(bundled_kb).match(question)
+    answered = match.best.entry.id if match.outcome is Outcome.ANSWERED and match.best else None
+    assert answered == answered_with

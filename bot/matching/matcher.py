@@ -268,7 +268,21 @@ class Matcher:
         return self._phrasings
 
     def match(self, question: str) -> Match:
-        return decide(self.rank(question), self.thresholds, self.normalize(question))
+        """The decision for ``question``.
+
+        A lower-case acronym that is also a word ("sofa") is read as the acronym only when
+        that reading is answered and the literal reading already had the same entry in view.
+        """
+        match = decide(self.rank(question), self.thresholds, self.normalize(question))
+        if match.outcome is Outcome.ANSWERED:
+            return match
+        acronyms = self.normalize.as_acronyms(question, keep=STOPWORDS)
+        if acronyms is None:
+            return match
+        reread = decide(self.rank(acronyms), self.thresholds, self.normalize(acronyms))
+        # The rest of the question must point to the same entry on its own ("a cheap sofa" does not).
+        supported = reread.best is not None and any(s.entry is reread.best.entry for s in match.ranked)
+        return reread if reread.outcome is Outcome.ANSWERED and supported else match
 
     def rank(self, question: str) -> tuple[Scored, ...]:
         """The best candidates, most probably right first, each scored with that probability (0-100)."""

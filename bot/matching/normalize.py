@@ -40,6 +40,7 @@ _APOSTROPHE = re.compile(r"['’]")
 _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _NOT_WORD = re.compile(r"[\W_]+")
+_WORD = re.compile(r"\w+")
 
 # Phrases people wrap around a question in chat, on folded single-spaced words. Measured on the
 # tuning set's noise and rambling questions (see the matcher's docstring); each is a whole phrase,
@@ -97,11 +98,32 @@ class Normalizer:
     def __init__(self, glossary: Glossary) -> None:
         self._case_sensitive = {a.acronym: a.meaning for a in glossary.acronyms if a.match_case}
         self._cased_pattern = _word_alternation(self._case_sensitive, flags=0)
+        self._lowercase_acronyms = {acronym.casefold(): acronym for acronym in self._case_sensitive}
         plain = {a.acronym: a.meaning for a in glossary.acronyms if not a.match_case}
         replacements = {_words(_fold(k)): _words(_fold(v)) for k, v in plain.items()}
         replacements.update({_words(_fold(k)): _words(_fold(v)) for k, v in glossary.synonyms.items()})
         self._replacements = {k: v for k, v in replacements.items() if k and k != v}
         self._pattern = _word_alternation(self._replacements, flags=0, spaced=True)
+
+    def as_acronyms(self, text: str, keep: frozenset[str] = frozenset()) -> str | None:
+        """``text`` with case-sensitive acronyms typed in lower case ("sofa") written as acronyms, if it has any.
+
+        Lower case is ambiguous ("a comfy sofa"), so the caller decides which reading the
+        rest of the question supports; words in ``keep`` (e.g. "us") are never re-read.
+        """
+        found = False
+
+        def upper(match: re.Match[str]) -> str:
+            nonlocal found
+            word = match.group(0)
+            acronym = self._lowercase_acronyms.get(word.casefold())
+            if acronym is None or word == acronym or word.casefold() in keep:
+                return word
+            found = True
+            return acronym
+
+        rewritten = _WORD.sub(upper, text[:MAX_NORMALIZED_INPUT])
+        return rewritten if found else None
 
     def __call__(self, text: str) -> str:
         text = strip_discord_markup(text[:MAX_NORMALIZED_INPUT])
