@@ -64,6 +64,11 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
+def retention_cutoff(days: int) -> str:
+    """The ISO time before which questions are purged when kept ``days`` days."""
+    return iso(utc_now() - timedelta(days=days))
+
+
 def storable(text: str) -> str:
     """``text`` as SQLite can store it: a lone surrogate (possible in JSON from Discord) becomes "?".
 
@@ -328,7 +333,7 @@ class QueryLog:
     async def purge(self, days: int) -> int:
         """Delete questions (and their votes) older than ``days``; return how many questions went."""
         db = await self._connect()
-        cutoff = iso(utc_now() - timedelta(days=days))
+        cutoff = retention_cutoff(days)
         await db.execute(
             "DELETE FROM feedback WHERE query_id IN (SELECT id FROM queries WHERE asked_at < ?)", (cutoff,)
         )
