@@ -12,6 +12,7 @@ import pytest
 from bot.config import Settings
 from bot.frontends.discord_bot.client import NOT_A_MODERATOR
 from bot.knowledge.loader import load_knowledge
+from bot.querylog import QueryLogUnavailable
 from bot.querylog.store import QueryLog
 from bot.service import AnswerService, Asker, QuerySource
 from tests.discord_harness import (
@@ -49,7 +50,7 @@ class Bot:
         await query_log.open()
         try:
             learned = await query_log.learned()
-        except (sqlite3.Error, OSError):  # as the CLI does: an unusable log means no learned phrasings
+        except QueryLogUnavailable:  # as the CLI does: an unusable log means no learned phrasings
             learned = {}
         service = AnswerService(load_knowledge(kb_dir), recorder=query_log, learned=learned)
         harness = await Harness.start(SETTINGS, service)

@@ -1,8 +1,10 @@
 """``python -m bot`` / ``allybot``: the command line, a thin layer over the answer service.
 
 Exit codes: 0 done, 1 the knowledge base has problems (``kb check``), 2 a usage
-or set-up mistake, always explained in one line on stderr; 130 after Ctrl-C and
-143 after SIGTERM, both of which first write what the query log has queued.
+or set-up mistake (a query-log path that cannot be opened included), always
+explained in one line on stderr; 3 answered, but the query log lost rows (it
+says how many); 130 after Ctrl-C and 143 after SIGTERM, both of which first
+write what the query log has queued.
 """
 
 from __future__ import annotations
@@ -30,12 +32,13 @@ from bot.knowledge.loader import KnowledgeError, load_knowledge
 from bot.knowledge.model import KnowledgeBase
 from bot.knowledge.stats import compute_stats
 from bot.matching.snapshots import Snapshots
-from bot.querylog import reports
+from bot.querylog import QueryLogUnavailable, reports
 from bot.querylog.chart import bar_chart
 from bot.querylog.store import QueryLog
 from bot.service import AnswerService, QuerySource
 
 DEFAULT_SEEDS_DIR = PROJECT_ROOT.parent / "shared" / "seeds"
+ROWS_LOST = 3  # exit code: the command did its work, but the query log could not keep every row
 log = logging.getLogger("allybot")
 
 
@@ -118,6 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    code = _command(args, settings)
+    return ROWS_LOST if code == 0 and getattr(args, "rows_lost", 0) else code
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "kb":
         if args.kb_command == "learned":
             return asyncio.run(_kb_learned(args, settings))
@@ -172,25 +180,43 @@ def _run_logging(command: Coroutine[Any, Any, int]) -> int:
 
 @contextlib.asynccontextmanager
 async def _answering(
-    args: argparse.Namespace, settings: Settings
+    args: argparse.Namespace, settings: Settings, *, strict: bool = True
 ) -> AsyncIterator[tuple[AnswerService, QueryLog | None]]:
-    """The answer service, with the query log open around it unless --no-log; the log is flushed on exit."""
+    """The answer service, with the query log open around it unless --no-log; the log is flushed on exit.
+
+    ``strict``: a log path that cannot be opened at all is a set-up mistake (exit 2). The Discord bot is
+    not strict: it answers anyway, and says so once in its log and to moderators. Rows the log could not
+    write by the end are counted in ``args.rows_lost`` (exit code 3).
+    """
     if args.no_log:
         yield _service(args.knowledge, settings), None
         return
-    query_log = QueryLog(
-        args.db or settings.db_path, salt=settings.user_hash_salt, retention_days=settings.retention_days
-    )
-    await query_log.open()
+    path = args.db or settings.db_path
+    query_log = QueryLog(path, salt=settings.user_hash_salt, retention_days=settings.retention_days)
     try:
-        try:
-            learned = await query_log.learned()
-        except (sqlite3.Error, OSError) as error:
-            log.error("query log unavailable, answering without learned phrasings: %s", error)
-            learned = {}
+        await query_log.open(strict=strict)
+    except QueryLogUnavailable as error:
+        raise UserError(
+            f"cannot use the query log {path}: {error} (set ALLYBOT_DB_PATH or --db, or pass --no-log)"
+        ) from error
+    try:
+        learned: dict[str, list[str]] = {}
+        if query_log.setup_error is None:  # already said, once
+            try:
+                learned = await query_log.learned()
+            except QueryLogUnavailable as error:
+                log.error("query log unavailable, answering without learned phrasings: %s", error)
         yield _service(args.knowledge, settings, recorder=query_log, learned=learned), query_log
     finally:
-        await query_log.close()
+        args.rows_lost = await query_log.close()
+
+
+async def _kept_up(lines: AsyncIterator[str], query_log: QueryLog | None) -> AsyncIterator[str]:
+    """``lines``, each next one only once the query log has kept up with the answers so far (back-pressure)."""
+    async for line in lines:
+        yield line
+        if query_log is not None:
+            await query_log.keep_up()
 
 
 def _service(directory: Path | None, settings: Settings, **options: Any) -> AnswerService:
@@ -240,15 +266,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _console(args: argparse.Namespace, settings: Settings, *, interactive: bool) -> int:
-    async with _answering(args, settings) as (service, _):
-        return await Console(service, sys.stdout, interactive=interactive).run(_read_lines(sys.stdin))
+    async with _answering(args, settings) as (service, query_log):
+        lines = _kept_up(_read_lines(sys.stdin), query_log)
+        return await Console(service, sys.stdout, interactive=interactive).run(lines)
 
 
 async def _discord(args: argparse.Namespace, settings: Settings) -> None:
     from bot.frontends.discord_bot.client import AllyBot, run_bot  # discord.py loads only when needed
 
     assert settings.discord_token
-    async with _answering(args, settings) as (service, query_log):
+    async with _answering(args, settings, strict=False) as (service, query_log):
         await run_bot(AllyBot(settings, service, query_log), settings.discord_token)
 
 
@@ -293,8 +320,8 @@ async def _ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.batch is None and (args.question is None or not args.question.strip()):
         raise UserError('the question is empty: allybot ask "what is article 5?"')
     with _questions(args) as questions:
-        async with _answering(args, settings) as (service, _):
-            await _print_answers(questions, service, json_lines=args.json)
+        async with _answering(args, settings) as (service, query_log):
+            await _print_answers(_kept_up(questions, query_log), service, json_lines=args.json)
     return 0
 
 
@@ -367,7 +394,7 @@ async def _log_connection(args: argparse.Namespace, settings: Settings) -> Async
     query_log = QueryLog(path, salt=settings.user_hash_salt)
     try:
         yield await query_log.connection()
-    except (sqlite3.Error, OSError) as error:
+    except (QueryLogUnavailable, sqlite3.Error, OSError) as error:
         raise UserError(f"cannot read the query log {path}: {error}") from error
     finally:
         await query_log.close()
