@@ -34,10 +34,14 @@ how well one threshold separates right answers from out-of-scope questions.
    (keyword questions 56% rank-1 vs 100% with ``token_sort_ratio``); ``WRatio``
    and the mean of set and sort ratios ranked within a point but separated worse;
    an IDF-weighted phrasing-overlap score added beside rapidfuzz lost on both.
-4. **Score** = ``coverage_weight`` x coverage + the rest x similarity, 0-100.
-5. **Decide.** ``answered`` when the best score reaches ``Thresholds.answer``
-   and leads the runner-up by ``Thresholds.margin``; ``suggested`` (did you
-   mean) when it reaches ``Thresholds.suggest``; otherwise ``unanswered``.
+4. **Lexical score** = ``coverage_weight`` x coverage + the rest x similarity, 0-100.
+5. **Meaning.** ``semantic.SemanticIndex`` scores the candidates by embedding cosine and adds
+   the entries closest in meaning as candidates of their own.
+6. **Decide.** ``confidence.Evidence`` (both scores, leads, agreement, coverage, unknown words)
+   goes through the calibrated logistic model; ``answered`` when the best candidate's
+   probability (0-100) reaches ``Thresholds.answer`` and leads the best unrelated runner-up by
+   ``Thresholds.margin``; ``suggested`` (did you mean) from ``Thresholds.suggest``; otherwise
+   ``unanswered``.
 """
 
 from __future__ import annotations
