@@ -240,11 +240,7 @@ def _knowledge_problems(directory: Path) -> Iterator[None]:
         yield
     except KnowledgeError as error:
         first = error.problems[0]
-        more = (
-            f" (and {error.total - 1} more; run: allybot kb check {directory})"
-            if error.total > 1
-            else ""
-        )
+        more = f" (and {error.total - 1} more; run: allybot kb check {directory})" if error.total > 1 else ""
         raise UserError(f"cannot load the knowledge base: {first}{more}") from error
 
 
