@@ -386,6 +386,39 @@ async def test_command_error_apologises_and_logs_the_traceback(tiny_kb, caplog):
     assert sent[-1].json["content"].startswith("Sorry, something went wrong")
 
 
+@pytest.mark.parametrize("bug", [KeyError("entry-id"), IndexError("deque index out of range")], ids=type)
+async def test_a_lookup_error_is_a_bug_not_a_query_log_outage(tiny_kb, caplog, bug):
+    """KeyError and IndexError are LookupErrors: they used to be answered as "the query log cannot be used",
+    with no traceback. Only QueryLogUnavailable means that; any other error is apologised for and logged."""
+
+    class Buggy(AnswerService):
+        def answer(self, question: str, *, source: Any, asker: Any = None) -> Any:
+            raise bug
+
+    h = await Harness.start(SETTINGS, Buggy(tiny_kb))
+    try:
+        with caplog.at_level(logging.ERROR):
+            payload = data(await h.interact(slash("ask", option("question", "PfP"))))
+    finally:
+        await h.stop()
+    assert payload["content"] == client_module.APOLOGY and "query log" not in payload["content"]
+    [failed] = [r for r in caplog.records if r.getMessage() == "/ask failed"]
+    assert failed.exc_info is not None, "logged with its traceback"
+    assert f"{type(bug).__name__}: {bug}" in logging.Formatter().formatException(failed.exc_info)
+
+
+async def test_a_bot_without_a_query_log_says_it_is_off(tiny_kb):
+    h = await Harness.start(SETTINGS, AnswerService(tiny_kb))
+    try:
+        payload = data(await h.interact(slash("recent", group="querylog", permissions=1 << 5)))
+    finally:
+        await h.stop()
+    assert payload["flags"] & EPHEMERAL
+    assert payload["content"] == (
+        "The query log cannot be used right now (the query log is turned off for this bot). Answers are not affected."
+    )
+
+
 async def test_sigterm_closes_the_gateway_cleanly(tiny_kb):
     connected = asyncio.Event()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge.loader import KnowledgeError, Problem, load_knowledge
+from bot.knowledge.loader import MAX_FILE_BYTES, MAX_PROBLEMS, KnowledgeError, Problem, load_knowledge
 from tests.conftest import run_cli
 
 
@@ -286,4 +286,28 @@ def test_summary_lines_are_reflowed_into_paragraphs_and_list_items(kb_copy):
     assert summary == (
         "A test summary about the treaty that created the alliance:\n\n"
         "- one item that is wrapped\n- another item\n\nA closing line."
+    )
+
+
+def test_a_file_of_thousands_of_broken_entries_lists_the_first_200_and_counts_the_rest(kb_copy):
+    """Was: every problem collected and printed (2.5 million lines, 2.1 GB, 127 s for a 50 MB file)."""
+    (kb_copy / "junk.yaml").write_text("entries:\n" + "".join(f"  - {{id: junk-{n}}}\n" for n in range(5000)))
+    result = run_cli("kb", "check", str(kb_copy))
+    assert result.returncode == 1 and result.stderr == ""
+    header, *listed, more = result.stdout.splitlines()
+    total = int(header.split()[0])
+    assert total >= 3 * 5000, "each broken entry counted"
+    assert len(listed) == MAX_PROBLEMS and all(line.startswith("  junk.yaml:") for line in listed)
+    assert more == f"  ... and {total - MAX_PROBLEMS} more (only the first {MAX_PROBLEMS} are listed)"
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(kb_copy)
+    assert (len(caught.value.problems), caught.value.total) == (MAX_PROBLEMS, total)
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(kb_copy):
+    with (kb_copy / "huge.yaml").open("wb") as file:
+        file.truncate(MAX_FILE_BYTES + 1)  # sparse: costs no disk, and is never read
+    [problem] = problems_for(kb_copy)
+    assert str(problem) == (
+        "huge.yaml: cannot read file: it is 33,554,433 bytes; the limit is 32 MB (33,554,432 bytes)"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.querylog.schema import MIGRATIONS, QUERY_COLUMNS, SCHEMA_VERSION
+from bot.frontends.cli import _kept_up, _print_answers
+from bot.querylog import store
+from bot.querylog.schema import MIGRATIONS, QUERY_COLUMNS, SCHEMA_VERSION, QueryRow
 from bot.querylog.store import QueryLog
 from bot.service import AnswerService, Asker, QuerySource
 from tests.conftest import TINY_KB, run_cli
@@ -253,3 +256,80 @@ async def test_a_question_sqlite_cannot_encode_is_stored_and_does_not_stop_the_l
     await query_log.close()
     assert [r["question"] for r in rows(database)] == ["PfP", "lone \ufffd surrogate", "partners"]
     assert query_log.health.last_error is None
+
+
+async def test_a_row_is_written_by_column_name_and_the_user_id_hashed_by_name(tiny_kb, tmp_path):
+    """The queued row is a QueryRow whose fields are the table's columns; the asker is hashed as user_hash."""
+    assert QueryRow._fields == QUERY_COLUMNS
+    database = tmp_path / "log.sqlite3"
+    query_log = QueryLog(database)
+    await query_log.open()
+    answer = AnswerService(tiny_kb, recorder=query_log).answer(
+        "PfP", source=QuerySource.SLASH, asker=Asker(user_id=111, guild_id=222, channel_id=333)
+    )
+    await query_log.close()
+    [row] = rows(database)
+    assert (row["guild_id"], row["channel_id"], row["user_hash"]) == (222, 333, query_log.user_hash(111))
+    assert (row["id"], row["source"], row["question"], row["entry_id"]) == (
+        answer.query_id,
+        "slash",
+        "PfP",
+        "peace-partnership",
+    )
+    assert (row["kb_version"], row["latency_ms"], row["score"]) == (answer.kb_version, answer.latency_ms, answer.score)
+
+
+async def test_the_wal_is_checkpointed_often_so_a_small_disk_holds_rows(tiny_kb, tmp_path):
+    """Rows logged one per commit grew the WAL by about 7 KB each until 4 MB; now it stays near 256 KB."""
+    database = tmp_path / "log.sqlite3"
+    query_log = QueryLog(database)
+    await query_log.open()
+    service = AnswerService(tiny_kb, recorder=query_log)
+    try:
+        for n in range(200):
+            service.answer(f"PfP {n}", source=QuerySource.CLI)
+            await query_log.flush()  # one row per commit: the worst case for the WAL
+        wal = Path(f"{database}-wal").stat().st_size
+    finally:
+        await query_log.close()
+    assert wal <= (store.CHECKPOINT_PAGES + 4) * 4120, f"WAL {wal} bytes after 200 rows"
+    assert len(rows(database)) == 200
+
+
+async def test_a_burst_on_the_command_line_waits_for_the_log_instead_of_running_ahead(tiny_kb, tmp_path, capsys):
+    """What SIGKILL can lose is what is answered but not written. While the writer is held inside a commit
+    (a real trigger calling a function that waits), `ask --batch` stops answering after LAG_ROWS more
+    rows instead of printing the whole burst (it printed all 300 before, none of them written)."""
+    database = tmp_path / "log.sqlite3"
+    query_log = QueryLog(database)
+    await query_log.open()
+    service = AnswerService(tiny_kb, recorder=query_log)
+    entered, release = threading.Event(), threading.Event()
+
+    def hold() -> int:
+        entered.set()
+        release.wait(10)
+        return 1
+
+    db = await query_log.connection()
+    await db.create_function("hold", 0, hold)
+    await db.execute("CREATE TEMP TRIGGER slow_disk BEFORE INSERT ON queries WHEN hold() = 0 BEGIN SELECT 1; END")
+    await db.commit()
+
+    async def burst() -> AsyncIterator[str]:
+        for n in range(300):
+            yield f"PfP {n}"
+
+    answering = asyncio.create_task(_print_answers(_kept_up(burst(), query_log), service, json_lines=True))
+    try:
+        assert await asyncio.to_thread(entered.wait, 10)
+        for _ in range(500):
+            await asyncio.sleep(0)
+        printed = capsys.readouterr().out.count("\n")
+        assert 1 <= printed <= store.LAG_ROWS + 2, printed  # the row being written, then LAG_ROWS + 1 waiting
+        assert not answering.done()
+    finally:
+        release.set()
+    await asyncio.wait_for(answering, 20)
+    await query_log.close()
+    assert len(rows(database)) == 300

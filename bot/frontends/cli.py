@@ -240,11 +240,7 @@ def _knowledge_problems(directory: Path) -> Iterator[None]:
         yield
     except KnowledgeError as error:
         first = error.problems[0]
-        more = (
-            f" (and {len(error.problems) - 1} more; run: allybot kb check {directory})"
-            if len(error.problems) > 1
-            else ""
-        )
+        more = f" (and {error.total - 1} more; run: allybot kb check {directory})" if error.total > 1 else ""
         raise UserError(f"cannot load the knowledge base: {first}{more}") from error
 
 
@@ -432,9 +428,11 @@ def _kb_check(args: argparse.Namespace, settings: Settings) -> int:
     try:
         knowledge = load_knowledge(directory)
     except KnowledgeError as error:
-        print(f"{len(error.problems)} problem(s) in {directory}:")
+        print(f"{error.total} problem(s) in {directory}:")
         for problem in error.problems:
             print(f"  {problem}")
+        if error.not_shown:
+            print(f"  ... and {error.not_shown} more (only the first {len(error.problems)} are listed)")
         return 1
     glossary = knowledge.glossary
     print(

@@ -112,6 +112,7 @@ class Console:
             self._say(
                 "Reload failed; still using the previous knowledge base:\n"
                 + "\n".join(f"  {p}" for p in error.problems)
+                + (f"\n  ... and {error.not_shown} more (run: allybot kb check)" if error.not_shown else "")
             )
             return
         self._say(

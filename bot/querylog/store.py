@@ -60,6 +60,7 @@ WAITED_OUT = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLI
 DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 SQLITE_HEADER = b"SQLite format 3\x00"
 DAY = 24 * 3600
+SHUTDOWN_WAIT = 10.0  # seconds close() waits for a failing file before giving up the rows still queued
 LAG_ROWS = 50  # keep_up waits while more rows than this are unwritten ...
 LAG_SECONDS = 0.1  # ... or the oldest has waited longer than this
 MAX_QUEUED = 10_000  # rows held in memory while the file fails (a few MB); beyond, keep_up waits, record drops
@@ -204,7 +205,16 @@ class QueryLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except FileExistsError as error:  # mkdir's own words, "File exists", do not say what is wrong
             raise NotADirectoryError(errno.ENOTDIR, "not a folder (a file is in the way)", error.filename) from error
-        db = await aiosqlite.connect(self.path, timeout=BUSY_TIMEOUT)
+        connecting = aiosqlite.connect(self.path, timeout=BUSY_TIMEOUT)
+        try:
+            db = await connecting
+        except Exception:
+            # aiosqlite stops its thread without waiting for it: wait here, or the thread reports to an event
+            # loop that a command line exiting at once (a set-up mistake) has already closed.
+            thread = getattr(connecting, "_thread", None)
+            if thread is not None:
+                await asyncio.to_thread(thread.join, 5)
+            raise
         try:
             await db.execute("PRAGMA journal_mode=WAL")
             # Checkpoint often, and cut the WAL back: by default it grows to 4 MB (7 KB per row logged one at a
@@ -272,15 +282,15 @@ class QueryLog:
             (salt,) = await cursor.fetchone()  # type: ignore[misc]
         return salt
 
-    async def close(self, timeout: float = 10.0) -> int:
-        """Write everything queued (waiting up to ``timeout`` seconds for a failing disk), then close.
+    async def close(self, timeout: float | None = None) -> int:
+        """Write everything queued (waiting up to ``timeout`` seconds, default ``SHUTDOWN_WAIT``), then close.
 
         Returns how many rows were lost: still queued when the wait ran out, or dropped earlier because
         the queue was full. Both are said in the bot's log.
         """
         lost = 0
         try:
-            await asyncio.wait_for(self._queue.join(), timeout)
+            await asyncio.wait_for(self._queue.join(), SHUTDOWN_WAIT if timeout is None else timeout)
         except TimeoutError:
             lost = self._outstanding
             log.error(
@@ -495,6 +505,8 @@ class QueryLog:
                     log.info("query log: purged %d questions older than %d days", removed, self.retention_days)
             except QueryLogUnavailable as error:
                 self._failed(error.__cause__ or error)
+            except Exception as error:  # a bug: said with its traceback, and the purge runs again tomorrow
+                self._failed(error)
             await asyncio.sleep(DAY)
 
     # --- access for reports -----------------------------------------------------------------------------

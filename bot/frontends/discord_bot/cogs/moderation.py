@@ -200,10 +200,11 @@ class Moderation(commands.Cog):
                 change = await asyncio.to_thread(self.bot.service.reload)
             except KnowledgeError as error:
                 problems = "\n".join(f"• {inert(str(p), 300)}" for p in error.problems)
+                more = f"\n… and {error.not_shown} more (run `allybot kb check`)" if error.not_shown else ""
                 await self._reply_embed(
                     interaction,
                     "Reload failed: still serving the previous knowledge base",
-                    f"{len(error.problems)} problem(s):\n{problems}",
+                    f"{error.total} problem(s):\n{problems}{more}",
                 )
                 return
             parts = [
