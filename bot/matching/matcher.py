@@ -223,24 +223,19 @@ class Matcher:
         self.normalize = Normalizer(knowledge.glossary)
         self._entries: list[Entry] = list(knowledge)
         self._position = {entry.id: index for index, entry in enumerate(self._entries)}
-        phrasings = [[self._tokens(p) for p in entry.phrasings] for entry in self._entries]
+        normalized = [[self.normalize(p) for p in entry.phrasings] for entry in self._entries]
+        summaries = [self.normalize(entry.summary) for entry in self._entries]
+        phrasings = [[content_tokens(text) for text in texts] for texts in normalized]
         self._phrasings = [_sorted_phrasings(texts) for texts in phrasings]
         self._words = WordIndex(
             [(t for p in texts for t in p) for texts in phrasings],
-            [content_tokens(self.normalize(entry.summary)) for entry in self._entries],
+            [content_tokens(summary) for summary in summaries],
             self.scoring.summary_credit,
         )
-        self._meaning = SemanticIndex(
-            embedder or shared_embedder(),
-            [[self.normalize(p) for p in entry.phrasings] for entry in self._entries],
-            [self.normalize(entry.summary) for entry in self._entries],
-        )
+        self._meaning = SemanticIndex(embedder or shared_embedder(), normalized, summaries)
         self._unknown_idf = self.scoring.unknown_weight * math.log(1 + max(len(self._entries), 1))
         self._titles = TitleIndex({index: self.normalize(entry.title) for index, entry in enumerate(self._entries)})
         self._by_title = sorted(self._entries, key=lambda e: e.title.casefold())
-
-    def _tokens(self, phrasing: str) -> list[str]:
-        return content_tokens(self.normalize(phrasing))
 
     def with_phrasings(self, extra: Mapping[str, Sequence[str]]) -> Matcher:
         """A matcher that also knows ``extra`` (entry id -> more phrasings, e.g. moderators' learned ones).
@@ -256,13 +251,13 @@ class Matcher:
         changed = copy.copy(self)
         changed._phrasings = list(self._phrasings)
         new_words: dict[int, set[str]] = {}
-        for index, texts in touched:
-            tokens = [self._tokens(text) for text in texts]
+        normalized = {index: [self.normalize(text) for text in texts] for index, texts in touched}
+        for index, texts in normalized.items():
+            tokens = [content_tokens(text) for text in texts]
             known = {word for phrasing in changed._phrasings[index] for word in phrasing.split()}
             new_words.setdefault(index, set()).update(word for words in tokens for word in words if word not in known)
             changed._phrasings[index] = list(dict.fromkeys([*changed._phrasings[index], *_sorted_phrasings(tokens)]))
         changed._words = self._words.with_words(new_words)
-        normalized = {index: [self.normalize(text) for text in texts] for index, texts in touched}
         changed._meaning = self._meaning.with_phrasings(normalized)
         return changed
 
