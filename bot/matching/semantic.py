@@ -113,9 +113,10 @@ class SemanticIndex:
 
     An entry's semantic score for a question is the cosine of its closest phrasing
     plus ``SUMMARY_SHARE`` x the cosine of its summary (a little of what the answer
-    says helps where no phrasing is close). Phrasing vectors are kept as float16
-    (half the memory; a cosine moves by under 0.001) in one matrix ordered by entry,
-    so an entry's phrasings are one slice.
+    says helps where no phrasing is close). Phrasing vectors are kept in one float32
+    matrix ordered by entry, so an entry's phrasings are one slice (float16 would halve
+    the memory, but converting the candidates' rows for each question cost 0.14 ms
+    against 0.02 ms for the product itself).
     """
 
     SUMMARY_SHARE = 0.2
@@ -131,8 +132,8 @@ class SemanticIndex:
         counts = np.array([len(texts) for texts in phrasings], dtype=np.int64)
         self._starts = np.concatenate(([0], np.cumsum(counts)))
         vectors = embedder.embed([text for texts in phrasings for text in texts])
-        self._vectors = vectors.astype(np.float16)
-        self._summaries = embedder.embed(list(summaries)).astype(np.float16)
+        self._vectors = vectors
+        self._summaries = embedder.embed(list(summaries))
         self._taught: dict[int, Vectors] = {}  # entry -> vectors of phrasings added after the build
         centroids = self._centroid_rows(vectors, counts)
         large = len(centroids) > self.PROJECT_ABOVE
@@ -158,14 +159,26 @@ class SemanticIndex:
         return [int(index) for index in top]
 
     def scores(self, query: Vectors, entries: Iterable[int]) -> dict[int, float]:
-        """Semantic score per entry: closest phrasing's cosine + SUMMARY_SHARE x the summary's."""
+        """Semantic score per entry: closest phrasing's cosine + SUMMARY_SHARE x the summary's.
+
+        The candidates' phrasing rows are gathered into one block, so a question costs one
+        matrix product whatever the number of candidates.
+        """
+        indexes = np.fromiter(entries, dtype=np.int64)
+        if not len(indexes):
+            return {}
+        starts, ends = self._starts[indexes], self._starts[indexes + 1]
+        counts = ends - starts
+        rows = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        similarity = self._vectors[rows] @ query
+        offsets = np.cumsum(counts) - counts
+        best = np.where(counts > 0, np.maximum.reduceat(similarity, np.minimum(offsets, len(similarity) - 1)), 0.0)
+        summaries = self._summaries[indexes] @ query
         result = {}
-        for index in entries:
-            rows = self._vectors[self._starts[index] : self._starts[index + 1]]
-            best = float((rows.astype(np.float32) @ query).max()) if len(rows) else 0.0
+        for index, phrasing, summary in zip(indexes.tolist(), best.tolist(), summaries.tolist(), strict=True):
             if index in self._taught:
-                best = max(best, float((self._taught[index] @ query).max()))
-            result[index] = best + self.SUMMARY_SHARE * float(self._summaries[index].astype(np.float32) @ query)
+                phrasing = max(phrasing, float((self._taught[index] @ query).max()))
+            result[index] = phrasing + self.SUMMARY_SHARE * summary
         return result
 
     def with_phrasings(self, added: Mapping[int, Sequence[str]]) -> SemanticIndex:
