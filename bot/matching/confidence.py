@@ -80,5 +80,5 @@ def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 # Fitted by `python -m tools.evaluate --calibrate` on tests/data/questions_tune*.yaml; order as in FEATURES.
 CALIBRATION = Calibration(
-    bias=-5.0964, weights=(1.4907, 1.5405, 3.4251, 0.6194, 1.4542, 1.5471, 0.5604, 1.5311, -1.7703, -4.0227)
+    bias=-5.1369, weights=(1.4765, 1.57, 3.4091, 0.5947, 1.4254, 1.5937, 0.582, 1.5336, -1.7813, -4.0268)
 )

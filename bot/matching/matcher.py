@@ -217,7 +217,7 @@ class Matcher:
     """
 
     RANKED = 4  # the best entry plus up to three alternatives
-    LEXICAL = 8  # candidates kept by spelling alone, beside those found by meaning
+    LEXICAL = 6  # candidates kept by spelling alone, beside those found by meaning (see CENTROID_CANDIDATES)
     COMPLETION_CANDIDATES = 2000  # titles scored per keystroke; a full scan of this many takes about 3 ms
 
     def __init__(
