@@ -391,6 +391,14 @@ class Harness:
         assert followups, "the bot deferred but never followed up"
         return followups[0].json
 
+    async def edited(self, message_id: int, components: list[dict[str, Any]]) -> None:
+        """A MESSAGE_UPDATE of a message the bot sent, as Discord sends after the bot (or a client) edits it: discord.py's
+        view store hands the new components to the message's view."""
+        payload = {**message("", author=user(BOT_ID, "allybot", bot=True)), "components": components}
+        payload["id"] = str(message_id)
+        self.bot._connection.parse_message_update(payload)  # type: ignore[arg-type]
+        await self.settle()
+
     async def post(self, payload: dict[str, Any]) -> list[Call]:
         """A MESSAGE_CREATE through the gateway parser; return what the bot sent back."""
         before = len(self.http.calls)

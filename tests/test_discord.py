@@ -210,6 +210,17 @@ async def test_topics_lists_categories_then_pages_through_one(bundled):
     assert opened["embeds"][0]["title"] == "The NATO Response Force (NRF)" and opened["flags"] & EPHEMERAL
 
 
+async def test_the_pager_survives_discord_reporting_its_message_edited(bundled):
+    """discord.py's view store calls ``View._refresh(components)`` on MESSAGE_UPDATE; a pager method of that name
+    with another signature raised TypeError there, and the page turns after it used the wrong state."""
+    first = data(await bundled.interact(slash("topics", option("category", "counterterrorism"))))
+    message_id = bundled.adapter.last_message_id
+    await bundled.edited(message_id, first["components"])  # raised TypeError when the pager overrode _refresh
+    following = [c for row in first["components"] for c in row["components"] if c["type"] == 2][1]
+    turned = await bundled.interact(click(following["custom_id"], message_id=message_id))
+    assert turned.json["data"]["embeds"][0]["footer"]["text"].startswith("Page 2/2")
+
+
 async def test_someone_else_cannot_turn_your_pages(bundled):
     first = data(await bundled.interact(slash("topics", option("category", "counterterrorism"))))
     message_id = bundled.adapter.last_message_id

@@ -125,7 +125,7 @@ class TopicsPager(discord.ui.View):
         self.owner_id, self.title, self.entries, self.knowledge = owner_id, title, entries, knowledge
         self.page = 0
         self.pages = max(1, -(-len(entries) // self.PAGE_SIZE))
-        self._refresh()
+        self._show_page()
 
     def embed(self) -> discord.Embed:
         shown = self.entries[self.page * self.PAGE_SIZE : (self.page + 1) * self.PAGE_SIZE]
@@ -134,7 +134,11 @@ class TopicsPager(discord.ui.View):
         embed.set_footer(text=f"Page {self.page + 1}/{self.pages} · open one below or with /topic")
         return embed
 
-    def _refresh(self) -> None:
+    def _show_page(self) -> None:
+        """Enable the arrows and fill the menu for the current page.
+
+        (Not ``_refresh``: discord.py's view store calls ``View._refresh(components)`` when the message is edited.)
+        """
         self.previous.disabled = self.page == 0
         self.next.disabled = self.page >= self.pages - 1
         shown = self.entries[self.page * self.PAGE_SIZE : (self.page + 1) * self.PAGE_SIZE]
@@ -152,7 +156,7 @@ class TopicsPager(discord.ui.View):
 
     async def _turn(self, interaction: discord.Interaction, step: int) -> None:
         self.page = min(max(self.page + step, 0), self.pages - 1)
-        self._refresh()
+        self._show_page()
         await interaction.response.edit_message(embed=self.embed(), view=self)
 
     @discord.ui.button(emoji="◀", style=discord.ButtonStyle.secondary, row=1)
