@@ -392,8 +392,8 @@ class Harness:
         return followups[0].json
 
     async def edited(self, message_id: int, components: list[dict[str, Any]]) -> None:
-        """A MESSAGE_UPDATE of a message the bot sent, as Discord sends after the bot (or a client) edits it: discord.py's
-        view store hands the new components to the message's view."""
+        """A MESSAGE_UPDATE of a message the bot sent, as Discord sends after an edit: discord.py's view store hands
+        the new components to the message's view."""
         payload = {**message("", author=user(BOT_ID, "allybot", bot=True)), "components": components}
         payload["id"] = str(message_id)
         self.bot._connection.parse_message_update(payload)  # type: ignore[arg-type]
@@ -428,6 +428,11 @@ def strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from strings(item)
+
+
+def custom_ids(payload: dict[str, Any]) -> list[str]:
+    """The custom ids of a message's components, row by row."""
+    return [c["custom_id"] for row in payload.get("components", []) for c in row["components"] if "custom_id" in c]
 
 
 def assert_sendable(payload: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ from bot.frontends.discord_bot.render import MAX_EMBED_TOTAL, clip, entry_embed
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.matching.matcher import Thresholds
 from bot.querylog.store import QueryLog
-from bot.service import AnswerService
+from bot.service import AnswerService, Topic
 from tests.discord_harness import (
     APP_ID,
     ASK_CHANNEL_ID,
@@ -34,6 +34,7 @@ from tests.discord_harness import (
     Harness,
     autocomplete,
     click,
+    custom_ids,
     message,
     option,
     slash,
@@ -64,10 +65,6 @@ def data(call: Any) -> dict[str, Any]:
     """The message part of an interaction callback."""
     assert call.method == "POST" and call.path.endswith("/callback")
     return call.json["data"]
-
-
-def custom_ids(payload: dict[str, Any]) -> list[str]:
-    return [c["custom_id"] for row in payload.get("components", []) for c in row["components"] if "custom_id" in c]
 
 
 # --- set-up ------------------------------------------------------------------------------------
@@ -368,7 +365,7 @@ def test_embeds_respect_discord_limits(tiny_kb):
         sources=tiny_kb.get("mutual-defence").sources * 60,
         keywords=("x",),
     )
-    embed = entry_embed(huge, tiny_kb)
+    embed = entry_embed(Topic.of(huge, tiny_kb))
     assert len(embed.title) == 256 and embed.title.endswith("…")
     assert len(embed.description) <= 4096 and embed.description.endswith("…")
     assert len(embed.footer.text) <= 2048

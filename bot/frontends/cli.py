@@ -355,7 +355,7 @@ async def _print_answers(questions: AsyncIterator[str], service: AnswerService, 
         if json_lines:
             print(json.dumps(answer.as_dict(), ensure_ascii=False), flush=True)
         else:
-            print(render_answer(answer, service.knowledge) + "\n", flush=True)
+            print(render_answer(answer) + "\n", flush=True)
 
 
 @contextlib.asynccontextmanager
