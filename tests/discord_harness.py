@@ -7,7 +7,8 @@
   functions the websocket calls, so discord.py parses them and dispatches to the
   bot's command tree, component views and listeners.
 - The bot logs in with ``Client.login``: its ``setup_hook`` loads the cogs exactly as in
-  production.
+  production. Its parts come from the composition root (``bot.app.open_app``) like every
+  entry point's: the harness takes the settings, service and query log it built.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 
 from bot.config import Settings
 from bot.frontends.discord_bot.client import AllyBot
+from bot.querylog.store import QueryLog
 from bot.service import AnswerService
 
 APP_ID = 900000000000000001
@@ -341,8 +343,11 @@ class Harness:
         return http
 
     @classmethod
-    async def start(cls, settings: Settings, service: AnswerService, token: str = "test-token") -> Harness:
-        bot = AllyBot(settings, service)
+    async def start(
+        cls, settings: Settings, service: AnswerService, query_log: QueryLog | None = None, token: str = "test-token"
+    ) -> Harness:
+        """Log in a bot on these parts (``query_log`` None: a bot with logging off, as ``--no-log``)."""
+        bot = AllyBot(settings, service, query_log)
         http = cls.offline(bot)
         adapter = RecordingAdapter()
         async_context.set(adapter)

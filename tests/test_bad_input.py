@@ -30,13 +30,14 @@ import pytest
 import pytest_asyncio
 import yaml
 
+from bot.app import open_app
 from bot.config import Settings
 from bot.knowledge.model import KnowledgeBase
 from bot.matching.matcher import Outcome, Thresholds
 from bot.querylog.schema import QUERY_COLUMNS
 from bot.querylog.store import QueryLog
 from bot.service import MAX_QUESTION_CHARS, AnswerService, Asker, QuerySource
-from tests.conftest import BUNDLED_KB, run_cli
+from tests.conftest import BUNDLED_KB, app_settings, run_cli
 from tests.discord_harness import (
     ASK_CHANNEL_ID,
     BOT_ID,
@@ -193,12 +194,11 @@ def check_answer(case: Case, answer: Any) -> None:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def logged(bundled_kb: KnowledgeBase, tmp_path_factory) -> AsyncIterator[tuple[AnswerService, QueryLog]]:
-    """A service recording into one real query log for all cases (a log per case would cost a second)."""
-    query_log = QueryLog(tmp_path_factory.mktemp("service") / "log.sqlite3")
-    await query_log.open()
-    yield AnswerService(bundled_kb, recorder=query_log), query_log
-    await query_log.close()
+async def logged(tmp_path_factory) -> AsyncIterator[tuple[AnswerService, QueryLog]]:
+    """The app recording into one real query log for all cases (a log per case would cost a second)."""
+    async with open_app(app_settings(tmp_path_factory.mktemp("service"), BUNDLED_KB)) as app:
+        assert app.query_log is not None
+        yield app.service, app.query_log
 
 
 @pytest.mark.asyncio(loop_scope="module")

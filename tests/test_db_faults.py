@@ -215,7 +215,7 @@ async def test_a_fault_present_at_start(
     bot = None
     try:
         async with fault(database) as expected:
-            bot = await Bot.start(kb_copy, database)
+            bot = await Bot.start(kb_copy, database.parent)
             answers = await ask_while_failing(bot, expected, caplog)
             await assert_reported_to_moderators(bot, expected)
         await assert_caught_up(bot, answers, caplog)  # the fault has cleared
@@ -232,7 +232,7 @@ async def test_a_fault_while_running(
     caplog: pytest.LogCaptureFixture,
     record_property: Callable[[str, Any], None],
 ) -> None:
-    bot = await Bot.start(kb_copy, tmp_path / "log.sqlite3")
+    bot = await Bot.start(kb_copy, tmp_path)
     try:
         before = [bot.service.answer("PfP", source=QuerySource.CLI)]
         await bot.log.flush()
@@ -268,7 +268,7 @@ async def test_a_damaged_file_is_moved_aside_and_a_new_log_started(
     assert_one_line_error(shell, "database disk image is malformed")
     assert database.read_bytes() == damaged, "reading never moves a file"
 
-    bot = await Bot.start(kb_copy, database)
+    bot = await Bot.start(kb_copy, database.parent)
     try:
         [moved] = tmp_path.glob("log.sqlite3.corrupt-*Z")
         assert moved.read_bytes() == damaged, "the evidence is kept as it was"

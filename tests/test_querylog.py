@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.app import App, open_app
 from bot.querylog.schema import MIGRATIONS, QUERY_COLUMNS, SCHEMA_VERSION
 from bot.querylog.store import QueryLog
 from bot.service import AnswerService, Asker, QuerySource
-from tests.conftest import TINY_KB, run_cli
+from tests.conftest import TINY_KB, app_settings, run_cli
 from tests.discord_harness import (
     ASK_CHANNEL_ID,
     BOT_ID,
@@ -39,29 +38,23 @@ def rows(database: Path) -> list[dict]:
 
 
 @pytest.fixture
-async def query_log(tmp_path: Path) -> AsyncIterator[QueryLog]:
-    log = QueryLog(tmp_path / "log.sqlite3")
-    await log.open()
-    yield log
-    await log.close()
+def query_log(app: App) -> QueryLog:
+    assert app.query_log is not None
+    return app.query_log
 
 
 async def test_every_field_is_logged_from_discord_sources(tiny_kb, tmp_path):
     database = tmp_path / "log.sqlite3"
-    query_log = QueryLog(database)
-    await query_log.open()
-    h = await Harness.start(
-        Settings(ask_channel_ids=frozenset({ASK_CHANNEL_ID})), AnswerService(tiny_kb, recorder=query_log)
-    )
-    try:
-        await h.interact(slash("ask", option("question", "PfP?")))
-        me = user(BOT_ID, "allybot", bot=True)
-        await h.post(message(f"<@{BOT_ID}> which treaty created the alliance?", mentions=(me,)))
-        await h.post(message("best pizza in town", dm=True))
-        await h.post(message("partner", channel_id=ASK_CHANNEL_ID))
-    finally:
-        await h.stop()
-        await query_log.close()
+    async with open_app(app_settings(tmp_path, ask_channel_ids=frozenset({ASK_CHANNEL_ID}))) as app:
+        h = await Harness.start(app.settings, app.service, app.query_log)
+        try:
+            await h.interact(slash("ask", option("question", "PfP?")))
+            me = user(BOT_ID, "allybot", bot=True)
+            await h.post(message(f"<@{BOT_ID}> which treaty created the alliance?", mentions=(me,)))
+            await h.post(message("best pizza in town", dm=True))
+            await h.post(message("partner", channel_id=ASK_CHANNEL_ID))
+        finally:
+            await h.stop()
     logged = rows(database)
     assert [r["source"] for r in logged] == ["slash", "mention", "dm", "ask-channel"]
     slash_row, mention_row, dm_row, channel_row = logged
@@ -89,8 +82,8 @@ def test_cli_and_console_are_logged_and_no_log_is_respected(tmp_path):
     assert all(r["user_hash"] is None and r["guild_id"] is None for r in logged)
 
 
-async def test_a_vote_per_user_per_answer_and_a_later_click_changes_it(query_log, tiny_kb):
-    service = AnswerService(tiny_kb, recorder=query_log)
+async def test_a_vote_per_user_per_answer_and_a_later_click_changes_it(query_log, app):
+    service = app.service
     answer = service.answer("PfP", source=QuerySource.SLASH, asker=Asker(USER_ID))
     service.record_feedback(answer.query_id, USER_ID, "up")
     service.record_feedback(answer.query_id, USER_ID, "down")
@@ -126,8 +119,8 @@ async def test_migrates_an_empty_file_and_every_earlier_version(tmp_path):
                 assert db.execute("SELECT question FROM queries").fetchall() == [("old",)]
 
 
-async def test_retention_purges_old_questions_and_their_votes(query_log, tiny_kb):
-    service = AnswerService(tiny_kb, recorder=query_log)
+async def test_retention_purges_old_questions_and_their_votes(query_log, app):
+    service = app.service
     recent = service.answer("PfP", source=QuerySource.CLI)
     old = service.answer("partner", source=QuerySource.CLI)
     service.record_feedback(old.query_id, USER_ID, "down")

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import json
 import logging
 import signal
@@ -23,13 +24,13 @@ from typing import Any, NoReturn, TextIO
 
 import aiosqlite
 
+from bot.app import App, open_app
 from bot.config import PROJECT_ROOT, Settings, SettingsError, load_settings
 from bot.frontends.console import Console
 from bot.frontends.terminal import format_report, learned_yaml, render_answer
 from bot.knowledge.loader import KnowledgeError, load_knowledge
 from bot.knowledge.model import KnowledgeBase
 from bot.knowledge.stats import compute_stats
-from bot.matching.snapshots import Snapshots
 from bot.querylog import reports
 from bot.querylog.chart import bar_chart
 from bot.querylog.store import QueryLog
@@ -171,34 +172,15 @@ def _run_logging(command: Coroutine[Any, Any, int]) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _answering(
-    args: argparse.Namespace, settings: Settings
-) -> AsyncIterator[tuple[AnswerService, QueryLog | None]]:
-    """The answer service, with the query log open around it unless --no-log; the log is flushed on exit."""
-    if args.no_log:
-        yield _service(args.knowledge, settings), None
-        return
-    query_log = QueryLog(
-        args.db or settings.db_path, salt=settings.user_hash_salt, retention_days=settings.retention_days
+async def _app(args: argparse.Namespace, settings: Settings, *, log_queries: bool = True) -> AsyncIterator[App]:
+    """The app (see bot.app) with this command's --knowledge, --db and --no-log; a knowledge base that does not
+    load is one line."""
+    settings = dataclasses.replace(
+        settings, knowledge_dir=args.knowledge or settings.knowledge_dir, db_path=args.db or settings.db_path
     )
-    await query_log.open()
-    try:
-        try:
-            learned = await query_log.learned()
-        except (sqlite3.Error, OSError) as error:
-            log.error("query log unavailable, answering without learned phrasings: %s", error)
-            learned = {}
-        yield _service(args.knowledge, settings, recorder=query_log, learned=learned), query_log
-    finally:
-        await query_log.close()
-
-
-def _service(directory: Path | None, settings: Settings, **options: Any) -> AnswerService:
-    """The answer service over the knowledge folder, from its snapshot when one matches (see Settings)."""
-    directory = directory or settings.knowledge_dir
-    snapshots = Snapshots(settings.snapshot_dir) if settings.snapshot_dir else None
-    with _knowledge_problems(directory):
-        return AnswerService(directory, settings.thresholds, snapshots=snapshots, **options)
+    with _knowledge_problems(settings.knowledge_dir):
+        async with open_app(settings, log_queries=log_queries and not args.no_log) as app:
+            yield app
 
 
 def _knowledge(directory: Path | None, settings: Settings) -> KnowledgeBase:
@@ -240,16 +222,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _console(args: argparse.Namespace, settings: Settings, *, interactive: bool) -> int:
-    async with _answering(args, settings) as (service, _):
-        return await Console(service, sys.stdout, interactive=interactive).run(_read_lines(sys.stdin))
+    async with _app(args, settings) as app:
+        return await Console(app.service, sys.stdout, interactive=interactive).run(_read_lines(sys.stdin))
 
 
 async def _discord(args: argparse.Namespace, settings: Settings) -> None:
     from bot.frontends.discord_bot.client import AllyBot, run_bot  # discord.py loads only when needed
 
     assert settings.discord_token
-    async with _answering(args, settings) as (service, query_log):
-        await run_bot(AllyBot(settings, service, query_log), settings.discord_token)
+    async with _app(args, settings) as app:
+        await run_bot(AllyBot(app.settings, app.service, app.query_log), settings.discord_token)
 
 
 def _sync(args: argparse.Namespace, settings: Settings) -> int:
@@ -257,10 +239,14 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
 
     if not settings.discord_token:
         raise UserError("sync needs DISCORD_TOKEN (in the environment or .env)")
-    guild_id = args.guild or settings.home_guild_id
-    bot = AllyBot(settings, AnswerService(_knowledge(None, settings)))
+    token, guild_id = settings.discord_token, args.guild or settings.home_guild_id
+
+    async def sync() -> list[Any]:
+        async with _app(args, settings, log_queries=False) as app:  # syncing answers nothing
+            return await sync_commands(AllyBot(app.settings, app.service), token, guild_id)
+
     with _discord_errors():
-        synced = asyncio.run(sync_commands(bot, settings.discord_token, guild_id))
+        synced = asyncio.run(sync())
     where = f"guild {guild_id}" if guild_id else "all guilds (global; may take up to an hour to appear)"
     print(f"Synced {len(synced)} commands to {where}: " + ", ".join(sorted(f"/{c.name}" for c in synced)))
     return 0
@@ -293,8 +279,8 @@ async def _ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.batch is None and (args.question is None or not args.question.strip()):
         raise UserError('the question is empty: allybot ask "what is article 5?"')
     with _questions(args) as questions:
-        async with _answering(args, settings) as (service, _):
-            await _print_answers(questions, service, json_lines=args.json)
+        async with _app(args, settings) as app:
+            await _print_answers(questions, app.service, json_lines=args.json)
     return 0
 
 
