@@ -25,7 +25,7 @@ from typing import Any, NoReturn, TextIO
 import aiosqlite
 
 from bot.app import App, open_app
-from bot.config import PROJECT_ROOT, Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError, load_settings
 from bot.frontends.console import Console
 from bot.frontends.terminal import format_report, learned_yaml, render_answer
 from bot.knowledge.loader import KnowledgeError, load_knowledge
@@ -36,7 +36,6 @@ from bot.querylog.chart import bar_chart
 from bot.querylog.store import QueryLog
 from bot.service import AnswerService, QuerySource
 
-DEFAULT_SEEDS_DIR = PROJECT_ROOT.parent / "shared" / "seeds"
 log = logging.getLogger("allybot")
 
 
@@ -87,16 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     learned.add_argument("--db", type=Path, metavar="PATH", help="query-log SQLite file (default: setting)")
     stats = kb.add_parser("stats", help="coverage by category and source, phrasings per entry")
     stats.add_argument("directory", nargs="?", type=Path)
-    stats.add_argument(
-        "--seeds",
-        type=Path,
-        default=DEFAULT_SEEDS_DIR,
-        metavar="DIR",
-        help="folder of seed articles, to list uncited section headings",
-    )
-    bench = commands.add_parser("bench", help="measure speed and memory; print a table and write BENCHMARKS.md")
-    bench.add_argument("--quick", action="store_true", help="small sizes, a few seconds (no file written by default)")
-    bench.add_argument("--out", type=Path, metavar="FILE", help="where to write the report (default: BENCHMARKS.md)")
+    stats.add_argument("--seeds", type=Path, metavar="DIR", help="folder of seed articles, to list uncited headings")
     parser.set_defaults(command="run", knowledge=None, db=None, no_log=False)  # bare `allybot` is `allybot run`
     return parser
 
@@ -129,19 +119,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _run_logging(_ask(args, settings))
     if args.command == "sync":
         return _sync(args, settings)
-    if args.command == "bench":
-        return _bench(args)
     if args.command == "console":
         return _run_logging(_console(args, settings, interactive=sys.stdin.isatty()))
     return _run(args, settings)
-
-
-def _bench(args: argparse.Namespace) -> int:
-    from bot.bench.run import FULL, QUICK, run  # the benchmarks pull in the question set: only load them here
-
-    output = args.out or (None if args.quick else PROJECT_ROOT / "BENCHMARKS.md")
-    run(QUICK if args.quick else FULL, output)
-    return 0
 
 
 def _run_logging(command: Coroutine[Any, Any, int]) -> int:
@@ -413,7 +393,8 @@ def _kb_stats(args: argparse.Namespace, settings: Settings) -> int:
     for file, count in stats.per_source_file.items():
         print(f"  {count:4}  {file}")
     if not stats.seeds_read:
-        print(f"\nSeed articles not found in {args.seeds}; pass --seeds DIR to check section coverage.")
+        where = f"Seed articles not found in {args.seeds}" if args.seeds else "No seed articles given"
+        print(f"\n{where}; pass --seeds DIR to check section coverage.")
         return 0
     print(f"\nSeed section headings no entry cites: {len(stats.uncited_headings)}")
     for heading in stats.uncited_headings:
