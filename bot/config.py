@@ -17,6 +17,9 @@ from typing import Any
 from bot.matching.matcher import Thresholds
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Where the default folders (knowledge/, data/) are: the checkout's when allybot runs from one; an installed package
+# has no project beside it, so the working directory's, where .env is read from too.
+DEFAULTS_ROOT = PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").is_file() else Path.cwd()
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -27,8 +30,8 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     discord_token: str | None = field(default=None, repr=False)
-    knowledge_dir: Path = PROJECT_ROOT / "knowledge"
-    db_path: Path = PROJECT_ROOT / "data" / "allybot.sqlite3"
+    knowledge_dir: Path = DEFAULTS_ROOT / "knowledge"
+    db_path: Path = DEFAULTS_ROOT / "data" / "allybot.sqlite3"
     snapshot_dir: Path | None = None  # where built indexes are saved for fast restarts; None: not saved
     home_guild_id: int | None = None
     ask_channel_ids: frozenset[int] = frozenset()

@@ -288,7 +288,7 @@ class RecordingHTTP(HTTPClient, _Recorder):
                 "flags": 0,
             }
         if path.endswith("/commands"):
-            return [{**c, "id": str(next(_ids)), "application_id": str(APP_ID), "version": "1"} for c in payload]
+            return [{**c, "id": str(next(_ids)), "application_id": str(APP_ID), "version": "1"} for c in payload or []]
         if route.method == "POST" and path.endswith("/messages"):
             return self.message_for(route, payload)
         return {}
@@ -370,7 +370,7 @@ class Harness:
                 for t in asyncio.all_tasks()
                 if t is not asyncio.current_task()
                 and not t.done()
-                and not t.get_coro().__qualname__.endswith("__timeout_task_impl")
+                and not getattr(t.get_coro(), "__qualname__", "").endswith("__timeout_task_impl")
                 and not t.get_name().startswith("querylog-")
             ]
             if not pending:

@@ -180,7 +180,10 @@ def test_corpus_covers_every_category_of_the_issue():
 
 def check_answer(case: Case, answer: Any) -> None:
     """The service's answer meets the case's expectation (``answer`` is an Answer or its JSON dict)."""
-    get = answer.get if isinstance(answer, dict) else lambda name: getattr(answer, name)
+
+    def get(name: str) -> Any:
+        return answer[name] if isinstance(answer, dict) else getattr(answer, name)
+
     outcome = Outcome(get("outcome"))
     entry = get("entry")
     entry_id = entry["id"] if isinstance(entry, dict) else getattr(entry, "id", None)
@@ -247,7 +250,8 @@ def the_answer_looks_right(case: Case, payload: dict[str, Any], kb: KnowledgeBas
     if case.expect == "refusal":
         assert not payload.get("embeds") and "/topics" in payload["content"]
     elif case.outcome == "answered" and not echoing:
-        assert payload["embeds"][0]["title"] == kb.get(case.entry).title
+        entry = kb.get(case.entry or "")
+        assert entry is not None and payload["embeds"][0]["title"] == entry.title
 
 
 @pytest.mark.asyncio(loop_scope="module")

@@ -94,8 +94,13 @@ def make_read_only(database: Path) -> Callable[[], object]:
     """Make ``database`` unwritable for this process; return what undoes it."""
     if os.geteuid() != 0:
         database.chmod(0o444)
+
         # SQLite creates -wal and -shm with the database's mode: an operator's fix is `chmod 644 log.sqlite3*`.
-        return lambda: [p.chmod(0o644) for p in database.parent.glob(f"{database.name}*")]
+        def undo() -> None:
+            for path in database.parent.glob(f"{database.name}*"):
+                path.chmod(0o644)
+
+        return undo
     made = subprocess.run(["chattr", "+i", str(database)], capture_output=True, text=True, check=False)
     if made.returncode != 0:  # a container without CAP_LINUX_IMMUTABLE: root writes whatever the mode
         pytest.skip(f"cannot make a file read-only for root here: {made.stderr.strip()}")

@@ -46,7 +46,7 @@ from tests.discord_harness import (
 
 EPHEMERAL = 64
 ALL_COMMANDS = {"ask", "topic", "topics", "help", "querylog", "kb", "privacy"}
-NO_PINGS = {"parse": []}
+NO_PINGS: dict[str, list[str]] = {"parse": []}
 SETTINGS = Settings(ask_channel_ids=frozenset({ASK_CHANNEL_ID}), cooldown_rate=5, cooldown_seconds=30)
 
 

@@ -98,7 +98,7 @@ class RefusingHTTP(RecordingHTTP):
 
     async def request(self, route: Any, **kwargs: Any) -> Any:
         if route.path == "/users/@me":
-            raise discord.HTTPException(_Unauthorized(), {"message": "401: Unauthorized", "code": 0})  # type: ignore[arg-type]
+            raise discord.HTTPException(_Unauthorized(), {"message": "401: Unauthorized", "code": 0})
         return await super().request(route, **kwargs)
 
 

@@ -181,6 +181,8 @@ def _knowledge_problems(directory: Path) -> Iterator[None]:
             if len(error.problems) > 1
             else ""
         )
+        if not directory.is_dir():  # e.g. an installed allybot run outside a checkout: say how to point at one
+            more = " (set ALLYBOT_KNOWLEDGE_DIR or pass --knowledge DIR)"
         raise UserError(f"cannot load the knowledge base: {first}{more}") from error
 
 

@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 from rapidfuzz import fuzz, process
@@ -153,13 +154,13 @@ def format_report(name: str, tallies: dict[str, Tally]) -> str:
     return "\n".join(lines)
 
 
-def set_sort_mean(query: str, phrasing: str, **kwargs: object) -> float:
+def set_sort_mean(query: str, phrasing: str, **kwargs: Any) -> float:
     """Mean of token_set_ratio (rewards a phrasing found inside a long question) and
     token_sort_ratio (penalises phrasings with words the question lacks)."""
     return (fuzz.token_set_ratio(query, phrasing, **kwargs) + fuzz.token_sort_ratio(query, phrasing, **kwargs)) / 2
 
 
-SIMILARITIES = {
+SIMILARITIES: dict[str, Callable[..., float]] = {
     "set_sort_mean": set_sort_mean,
     "token_sort_ratio": fuzz.token_sort_ratio,
 }

@@ -59,7 +59,7 @@ class AllyBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.add_dynamic_items(TopicButton, FeedbackButton)
-        self.tree.on_error = self.on_app_command_error
+        self.tree.error(self.on_app_command_error)
 
     async def on_message(self, message: discord.Message, /) -> None:
         """No prefix commands: questions in messages are the Questions cog's listener's job."""

@@ -7,7 +7,7 @@ import logging
 import re
 import time
 from collections import defaultdict, deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def bot_of(interaction: discord.Interaction) -> AllyBot:
+    """The bot an interaction came to (discord.py types components' callbacks for any client)."""
+    return cast("AllyBot", interaction.client)
+
+
 def answer_view(reply: Reply, query_id: int) -> discord.ui.View | None:
     """Topic buttons for the reply's choices, then 👍/👎 when it takes feedback."""
     view = discord.ui.View(timeout=None)
@@ -41,7 +46,7 @@ def answer_view(reply: Reply, query_id: int) -> discord.ui.View | None:
     return view if view.children else None
 
 
-async def send_topic(interaction: discord.Interaction[AllyBot], topic: Topic, *, ephemeral: bool) -> None:
+async def send_topic(interaction: discord.Interaction, topic: Topic, *, ephemeral: bool) -> None:
     reply = topic_reply(topic)
     await interaction.response.send_message(
         embed=reply.embed or discord.utils.MISSING,
@@ -51,9 +56,9 @@ async def send_topic(interaction: discord.Interaction[AllyBot], topic: Topic, *,
     )
 
 
-async def send_topic_by_id(interaction: discord.Interaction[AllyBot], entry_id: str) -> None:
+async def send_topic_by_id(interaction: discord.Interaction, entry_id: str) -> None:
     """Open an entry privately for whoever clicked, or say it is gone (the knowledge base may have been reloaded)."""
-    topic = interaction.client.service.topic(entry_id)
+    topic = bot_of(interaction).service.topic(entry_id)
     if topic is None:
         await interaction.response.send_message(
             "That topic is no longer in the knowledge base; try `/topics`.", ephemeral=True, allowed_mentions=NO_PINGS
@@ -66,7 +71,7 @@ class TopicButton(discord.ui.DynamicItem[discord.ui.Button], template=r"allybot:
     """Opens one entry, privately for whoever clicks it."""
 
     def __init__(self, entry_id: str, title: str = "") -> None:
-        button = discord.ui.Button(
+        button: discord.ui.Button[discord.ui.View] = discord.ui.Button(
             label=clip(title or entry_id, MAX_BUTTON_LABEL),
             emoji="📖",
             style=discord.ButtonStyle.secondary,
@@ -78,11 +83,11 @@ class TopicButton(discord.ui.DynamicItem[discord.ui.Button], template=r"allybot:
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> TopicButton:
         return cls(match["entry_id"])
 
-    async def callback(self, interaction: discord.Interaction[AllyBot]) -> None:
+    async def callback(self, interaction: discord.Interaction) -> None:
         await send_topic_by_id(interaction, self.entry_id)
 
 
@@ -92,7 +97,7 @@ class FeedbackButton(
     """👍 or 👎 on one answer, identified by its query id."""
 
     def __init__(self, query_id: int, vote: str) -> None:
-        button = discord.ui.Button(
+        button: discord.ui.Button[discord.ui.View] = discord.ui.Button(
             emoji="👍" if vote == "up" else "👎",
             style=discord.ButtonStyle.secondary,
             custom_id=f"allybot:vote:{query_id}:{vote}",
@@ -103,12 +108,12 @@ class FeedbackButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> FeedbackButton:
         return cls(int(match["query_id"]), match["vote"])
 
-    async def callback(self, interaction: discord.Interaction[AllyBot]) -> None:
-        interaction.client.service.record_feedback(self.query_id, interaction.user.id, self.vote)
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot_of(interaction).service.record_feedback(self.query_id, interaction.user.id, self.vote)
         thanks = "Thanks, glad it helped." if self.vote == "up" else "Thanks; moderators will look at this one."
         await interaction.response.send_message(thanks, ephemeral=True, allowed_mentions=NO_PINGS)
 
@@ -162,8 +167,8 @@ class TopicsPager(discord.ui.View):
     async def next(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
         await self._turn(interaction, +1)
 
-    @discord.ui.select(placeholder="Open a topic…", row=0)
-    async def open(self, interaction: discord.Interaction[AllyBot], select: discord.ui.Select) -> None:
+    @discord.ui.select(cls=discord.ui.Select, placeholder="Open a topic…", row=0)
+    async def open(self, interaction: discord.Interaction, select: discord.ui.Select[TopicsPager]) -> None:
         await send_topic_by_id(interaction, select.values[0])
 
 

@@ -148,7 +148,7 @@ class Questions(commands.Cog):
         reply = answer_reply(answer)
         await message.reply(
             content=reply.content,
-            embed=reply.embed,
+            embed=reply.embed or discord.utils.MISSING,
             view=answer_view(reply, answer.query_id) or discord.utils.MISSING,
             allowed_mentions=NO_PINGS,
             mention_author=False,
