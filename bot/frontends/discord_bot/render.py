@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import discord
+from discord import app_commands
 
 from bot.frontends.wording import UNANSWERED, one_line
 from bot.knowledge.loader import KnowledgeError
@@ -65,6 +66,11 @@ def entry_embed(topic: Topic) -> discord.Embed:
     sources = "; ".join(f"{s.file} — {s.section}" for s in entry.sources)
     embed.set_footer(text=clip(f"Sources: {sources}", MAX_FOOTER))
     return fit(embed)
+
+
+def topic_choices(entries: Sequence[Entry]) -> list[app_commands.Choice[str]]:
+    """Autocomplete choices for topics: the title shown, the entry id sent."""
+    return [app_commands.Choice(name=clip(entry.title, MAX_CHOICE_NAME), value=entry.id) for entry in entries]
 
 
 @dataclass(frozen=True, slots=True)

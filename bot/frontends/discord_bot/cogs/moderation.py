@@ -20,7 +20,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.frontends.discord_bot import render
-from bot.frontends.discord_bot.render import MAX_CHOICE_NAME, MAX_CONTENT, NO_PINGS, clip, inert
+from bot.frontends.discord_bot.render import MAX_CONTENT, NO_PINGS, clip, inert
 from bot.knowledge.loader import KnowledgeError
 from bot.querylog import reports
 from bot.querylog.chart import bar_chart
@@ -147,10 +147,7 @@ class Moderation(commands.Cog):
 
     @resolve.autocomplete("topic")
     async def topic_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return [
-            app_commands.Choice(name=clip(e.title, MAX_CHOICE_NAME), value=e.id)
-            for e in await self.bot.service.complete_in_turn(current, limit=25)
-        ]
+        return render.topic_choices(await self.bot.service.complete_in_turn(current, limit=25))
 
     @querylog.command(name="dismiss", description="Mark a gap as out of scope so it stops showing")
     @app_commands.describe(question="The question (as shown in /querylog gaps)")

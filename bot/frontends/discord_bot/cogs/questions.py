@@ -21,6 +21,7 @@ from bot.frontends.discord_bot.render import (
     categories_embed,
     clip,
     help_embed,
+    topic_choices,
 )
 from bot.frontends.discord_bot.views import RateLimiter, TopicsPager, answer_view, send_topic
 from bot.service import Asker, QuerySource
@@ -84,10 +85,7 @@ class Questions(commands.Cog):
 
     @topic.autocomplete("name")
     async def topic_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return [
-            app_commands.Choice(name=clip(entry.title, MAX_CHOICE_NAME), value=entry.id)
-            for entry in await self.bot.service.complete_in_turn(current, limit=25)
-        ]
+        return topic_choices(await self.bot.service.complete_in_turn(current, limit=25))
 
     @app_commands.command(name="topics", description="Browse the knowledge base by category")
     @app_commands.describe(category="A category to list (leave empty to see them all)")
