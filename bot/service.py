@@ -31,6 +31,7 @@ from bot.knowledge.model import Entry, KnowledgeBase
 from bot.matching.matcher import Matcher, Outcome, Scored, Thresholds
 from bot.matching.snapshots import Snapshots
 from bot.pacing import Pacer
+from bot.querylog import QueryLogUnavailable
 
 MAX_QUESTION_CHARS = 2000  # read this much of a question; Discord messages are at most 2000 characters
 MAX_SUGGESTIONS = 3
@@ -128,7 +129,7 @@ def entry_as_dict(entry: Entry) -> dict[str, Any]:
         "category": entry.category,
         "summary": entry.summary,
         "related": list(entry.related),
-        "sources": [{"file": s.file, "section": s.section} for s in entry.sources],
+        "sources": [{"file": s.file, "section": s.section, "title": s.title} for s in entry.sources],
     }
 
 
@@ -291,7 +292,7 @@ class AnswerService:
 
     def _keeper(self) -> Recorder:
         if self.recorder is None:
-            raise LookupError("the query log is turned off for this bot")
+            raise QueryLogUnavailable("the query log is turned off for this bot")
         return self.recorder
 
     async def teach(self, phrasing: str, entry_id: str) -> Entry | None:

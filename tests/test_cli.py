@@ -13,31 +13,34 @@ import time
 from tests.conftest import TINY_KB, run_cli
 
 KB = ("--knowledge", str(TINY_KB))
-# The tiny knowledge base has two partner entries; a wide margin makes "partner" too close to call.
-WIDE_MARGIN = {"ALLYBOT_ANSWER_THRESHOLD": "60", "ALLYBOT_SUGGEST_THRESHOLD": "40", "ALLYBOT_ANSWER_MARGIN": "30"}
+# The tiny knowledge base has two partner entries; a wide margin makes "partners" too close to call.
+WIDE_MARGIN = {"ALLYBOT_ANSWER_THRESHOLD": "25", "ALLYBOT_SUGGEST_THRESHOLD": "20", "ALLYBOT_ANSWER_MARGIN": "10"}
 
 
 def test_ask_prints_a_readable_answer():
     result = run_cli("ask", *KB, "if one ally is attacked do the others have to help?")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("The mutual defence clause\n")
-    assert (
-        "Sources: 002_ebfa9cfaf3d83150.txt — The Foundations of NATO’s Collective Security Principle" in result.stdout
-    )
+    assert "Sources (AI-assisted articles):\n  Understanding NATO and Collective Security in Modern" in result.stdout
+    assert "› The\n    Foundations of NATO’s Collective Security Principle" in result.stdout  # wrapped, indented
+    assert ".txt" not in result.stdout, "readers see article titles, not file names"
     assert "1. The founding treaty [founding-treaty]" in result.stdout
 
 
 def test_ask_json_is_one_object_with_the_contract_fields():
-    result = run_cli("ask", "--json", *KB, "partner", **WIDE_MARGIN)
+    result = run_cli("ask", "--json", *KB, "partners", **WIDE_MARGIN)
     assert result.returncode == 0, result.stderr
     [line] = result.stdout.splitlines()
     data = json.loads(line)
-    assert data["query"] == "partner"
+    assert data["query"] == "partners"
     assert data["outcome"] == "suggested" and data["answered"] is False
     assert 0 <= data["score"] <= 100
     assert {"id", "title", "summary", "related", "sources"} <= set(data["entry"])
     assert [set(a) for a in data["alternatives"]] == [{"id", "title", "score"}] * len(data["alternatives"])
     assert data["entry"]["id"] not in [a["id"] for a in data["alternatives"]]
+    for source in data["entry"]["sources"]:
+        assert set(source) == {"file", "section", "title"}
+        assert source["file"].endswith(".txt") and source["title"] and source["title"] != source["file"]
 
 
 def test_unanswered_json_has_no_entry():
@@ -46,7 +49,7 @@ def test_unanswered_json_has_no_entry():
 
 
 def test_batch_from_a_file_keeps_order_and_count(tmp_path):
-    questions = ["PfP", "best pizza in town", "", "partner", "which treaty created the alliance?"]
+    questions = ["PfP", "best pizza in town", "", "partners", "which treaty created the alliance?"]
     batch = tmp_path / "questions.txt"
     batch.write_text("\n".join(questions) + "\n", encoding="utf-8")
     result = run_cli("ask", "--json", "--batch", str(batch), *KB, **WIDE_MARGIN)
@@ -133,7 +136,7 @@ def test_console_answers_questions_from_stdin():
             ":help",
             "if one ally is attacked do the others have to help?",
             "1",
-            "partner",
+            "partners",
             "2",
             "best pizza in town",
             ":topics",

@@ -127,7 +127,10 @@ async def test_ask_answers_with_an_embed_related_buttons_and_feedback(harness):
     [embed] = payload["embeds"]
     assert embed["title"] == "The mutual defence clause"
     assert embed["description"].startswith("A test summary about allies")
-    assert embed["footer"]["text"].startswith("Sources: 002_ebfa9cfaf3d83150.txt — The Foundations")
+    assert embed["footer"]["text"] == (
+        "Sources (AI-assisted articles):\n• Understanding NATO and Collective Security in Modern Defense Strategies"
+        " › The Foundations of NATO’s Collective Security Principle"
+    )
     ids = custom_ids(payload)
     assert ids[0] == "allybot:topic:founding-treaty"
     assert ids[1].startswith("allybot:vote:") and ids[1].endswith(":up") and ids[2].endswith(":down")
@@ -136,9 +139,9 @@ async def test_ask_answers_with_an_embed_related_buttons_and_feedback(harness):
 
 
 async def test_ask_suggests_when_unsure(tiny_kb):
-    h = await Harness.start(SETTINGS, AnswerService(tiny_kb, Thresholds(answer=60, suggest=40, margin=30)))
+    h = await Harness.start(SETTINGS, AnswerService(tiny_kb, Thresholds(answer=25, suggest=20, margin=10)))
     try:
-        payload = data(await h.interact(slash("ask", option("question", "partner"))))
+        payload = data(await h.interact(slash("ask", option("question", "partners"))))
     finally:
         await h.stop()
     assert "Did you mean one of these?" in payload["content"]
@@ -155,9 +158,9 @@ async def test_ask_says_plainly_when_it_has_no_answer(harness):
 
 
 async def test_echoed_question_cannot_ping(tiny_kb):
-    h = await Harness.start(SETTINGS, AnswerService(tiny_kb, Thresholds(answer=60, suggest=40, margin=30)))
+    h = await Harness.start(SETTINGS, AnswerService(tiny_kb, Thresholds(answer=25, suggest=20, margin=10)))
     try:
-        question = "@everyone @here <@&234567890123456789> <@123456789012345678> partner **now**"
+        question = "@everyone @here <@&234567890123456789> <@123456789012345678> partners **now**"
         payload = data(await h.interact(slash("ask", option("question", question))))
     finally:
         await h.stop()
@@ -246,6 +249,7 @@ async def test_category_autocomplete(bundled):
 async def test_help_is_ephemeral(harness):
     payload = data(await harness.interact(slash("help")))
     assert payload["flags"] & EPHEMERAL and "/ask" in payload["embeds"][0]["description"]
+    assert "written with AI assistance" in payload["embeds"][0]["description"]
 
 
 # --- buttons, also after a restart ----------------------------------------------------------------
@@ -330,7 +334,7 @@ async def test_mention_with_ping_text_is_answered_without_pinging(harness):
 
 
 async def test_long_message_is_read_up_to_the_limit_and_says_so(harness):
-    long = message("PfP " + "and more words " * 400, dm=True)  # ~6,000 characters
+    long = message("what is PfP? " * 460, dm=True)  # ~6,000 characters
     sent = assert_reply(await harness.post(long), long)
     assert sent["content"].startswith("(Your message was long; I read only its beginning.)")
     assert len(sent["content"]) <= 2000 and sent["embeds"][0]["title"] == "Partnership for Peace"
@@ -397,6 +401,39 @@ async def test_command_error_apologises_and_logs_the_traceback(tiny_kb, caplog):
         await h.stop()
     assert "/ask failed" in caplog.text and "RuntimeError: boom" in caplog.text
     assert sent[-1].json["content"].startswith("Sorry, something went wrong")
+
+
+@pytest.mark.parametrize("bug", [KeyError("entry-id"), IndexError("deque index out of range")], ids=type)
+async def test_a_lookup_error_is_a_bug_not_a_query_log_outage(tiny_kb, caplog, bug):
+    """KeyError and IndexError are LookupErrors: they used to be answered as "the query log cannot be used",
+    with no traceback. Only QueryLogUnavailable means that; any other error is apologised for and logged."""
+
+    class Buggy(AnswerService):
+        def answer(self, question: str, *, source: Any, asker: Any = None) -> Any:
+            raise bug
+
+    h = await Harness.start(SETTINGS, Buggy(tiny_kb))
+    try:
+        with caplog.at_level(logging.ERROR):
+            payload = data(await h.interact(slash("ask", option("question", "PfP"))))
+    finally:
+        await h.stop()
+    assert payload["content"] == client_module.APOLOGY and "query log" not in payload["content"]
+    [failed] = [r for r in caplog.records if r.getMessage() == "/ask failed"]
+    assert failed.exc_info is not None, "logged with its traceback"
+    assert f"{type(bug).__name__}: {bug}" in logging.Formatter().formatException(failed.exc_info)
+
+
+async def test_a_bot_without_a_query_log_says_it_is_off(tiny_kb):
+    h = await Harness.start(SETTINGS, AnswerService(tiny_kb))
+    try:
+        payload = data(await h.interact(slash("recent", group="querylog", permissions=1 << 5)))
+    finally:
+        await h.stop()
+    assert payload["flags"] & EPHEMERAL
+    assert payload["content"] == (
+        "The query log cannot be used right now (the query log is turned off for this bot). Answers are not affected."
+    )
 
 
 async def test_sigterm_closes_the_gateway_cleanly(tiny_kb):

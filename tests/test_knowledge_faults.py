@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import shutil
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -68,6 +69,20 @@ def cut_after(marker: bytes, file: str = "treaty.yaml") -> Apply:
     return apply
 
 
+def extra(make: Callable[[Path], object]) -> Apply:
+    """Something named extra.yaml that is not a regular file: ``make`` creates it at the path it gets."""
+
+    def apply(directory: Path, _: pytest.MonkeyPatch) -> None:
+        make(directory / "extra.yaml")
+
+    return apply
+
+
+def symlink_loop(path: Path) -> None:
+    path.symlink_to(path.with_name("other.yml"))
+    path.with_name("other.yml").symlink_to(path)
+
+
 def remove(directory: Path, _: pytest.MonkeyPatch) -> None:
     (directory / "treaty.yaml").unlink()
 
@@ -123,6 +138,29 @@ FAULTS = [
     ),
     Fault("emptied", cut_after(b""), "treaty.yaml: the file is empty"),
     Fault("removed", remove, "entries.yaml:2 [mutual-defence]: related 'founding-treaty' is not an entry id"),
+    Fault(  # 600 levels: Python's recursion gives out (it did from about 248), libyaml's own limit is 1,000
+        "nested-too-deep",
+        replace(b"title: The founding treaty", b"title: " + b"[" * 600 + b"]" * 600),
+        "treaty.yaml:3: nested too deeply: more than 50 levels of lists and mappings",
+    ),
+    Fault(
+        "impossible-date",
+        replace(b"title: The founding treaty", b"title: 1949-02-30"),
+        "treaty.yaml:3: YAML syntax error: cannot read the value '1949-02-30': day is out of range for month",
+    ),
+    Fault("a-folder", extra(Path.mkdir), "extra.yaml: cannot read file: it is a folder, not a regular file"),
+    Fault("a-fifo", extra(os.mkfifo), "extra.yaml: cannot read file: it is a named pipe (FIFO), not a regular file"),
+    Fault(
+        "a-device",
+        extra(lambda path: path.symlink_to(os.devnull)),
+        "extra.yaml: cannot read file: it is a device, not a regular file",
+    ),
+    Fault(
+        "dangling-symlink",
+        extra(lambda path: path.symlink_to(path.with_name("gone.yaml"))),
+        "extra.yaml: cannot read file: a broken symbolic link (to ",
+    ),
+    Fault("symlink-loop", extra(symlink_loop), "extra.yaml: cannot read file: a symbolic link loop"),
     Fault(
         "vanished-while-read",
         vanish_while_read,

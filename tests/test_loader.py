@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge.loader import KnowledgeError, Problem, load_knowledge
+from bot.knowledge.loader import MAX_FILE_BYTES, MAX_PROBLEMS, KnowledgeError, Problem, load_knowledge
 from tests.conftest import run_cli
 
 
@@ -222,3 +222,92 @@ def test_kb_check_command_exit_codes(kb_copy):
     assert "2 problem(s)" in broken.stdout
     assert "entries.yaml:" in broken.stdout and "[founding-treaty]: related 'ghost' is not an entry id" in broken.stdout
     assert "Traceback" not in broken.stdout + broken.stderr
+
+
+# --- source titles (sources.yaml) and summary layout ---------------------------------------------------
+
+
+def test_sources_carry_their_article_title(tiny_kb):
+    [source] = tiny_kb.get("mutual-defence").sources
+    assert source.title == "Understanding NATO and Collective Security in Modern Defense Strategies"
+    assert str(source) == f"{source.title} › The Foundations of NATO’s Collective Security Principle"
+
+
+def test_a_cited_file_without_a_title_is_a_problem(kb_copy):
+    edit(kb_copy / "sources.yaml", "  000_bff5e09d6bbe2468.txt:", "  000_other.txt:")
+    [problem] = problems_for(kb_copy)
+    assert (problem.file, problem.entry_id) == ("entries.yaml", "peace-partnership")
+    assert problem.message == "source '000_bff5e09d6bbe2468.txt' has no title: add it to sources.yaml"
+
+
+def test_without_sources_yaml_every_cited_file_is_reported_once(kb_copy):
+    (kb_copy / "sources.yaml").unlink()
+    messages = sorted(p.message for p in problems_for(kb_copy))
+    assert messages == [
+        "source '000_bff5e09d6bbe2468.txt' has no title: add it to sources.yaml",
+        "source '002_ebfa9cfaf3d83150.txt' has no title: add it to sources.yaml",
+    ]
+
+
+def test_sources_yaml_rejects_unknown_keys_empty_titles_and_duplicates(kb_copy):
+    sources = kb_copy / "sources.yaml"
+    edit(sources, "sources:\n", "titles: {}\nsources:\n")
+    edit(sources, '"NATO Counterterrorism Strategies: An In-Depth Analysis of Allied Security Measures"', '""')
+    text = sources.read_text(encoding="utf-8")
+    sources.write_text(text + '  002_ebfa9cfaf3d83150.txt: "Again"\n', encoding="utf-8")
+    found = {(p.file, p.line, p.message) for p in problems_for(kb_copy)}
+    assert (
+        "sources.yaml",
+        line_of(sources, "titles:"),
+        "unknown top-level key 'titles' (expected only 'sources')",
+    ) in found
+    assert ("sources.yaml", line_of(sources, "000_bff"), "title of '000_bff5e09d6bbe2468.txt' is empty") in found
+    assert (
+        "sources.yaml",
+        line_of(sources, "Again"),
+        "source file '002_ebfa9cfaf3d83150.txt' is titled twice",
+    ) in found
+
+
+def test_a_broken_sources_yaml_is_reported_once_not_once_per_entry(kb_copy):
+    (kb_copy / "sources.yaml").write_text("sources: [\n", encoding="utf-8")
+    [problem] = problems_for(kb_copy)
+    assert problem.file == "sources.yaml" and "YAML syntax error" in problem.message
+
+
+def test_summary_lines_are_reflowed_into_paragraphs_and_list_items(kb_copy):
+    edit(
+        kb_copy / "entries.yaml",
+        "    summary: A test summary about the treaty that created the alliance.",
+        "    summary: |-\n      A test summary about the treaty\n      that created the alliance:\n"
+        "      - one item that is\n        wrapped\n      - another item\n\n      A closing line.",
+    )
+    summary = load_knowledge(kb_copy).get("founding-treaty").summary
+    assert summary == (
+        "A test summary about the treaty that created the alliance:\n\n"
+        "- one item that is wrapped\n- another item\n\nA closing line."
+    )
+
+
+def test_a_file_of_thousands_of_broken_entries_lists_the_first_200_and_counts_the_rest(kb_copy):
+    """Was: every problem collected and printed (2.5 million lines, 2.1 GB, 127 s for a 50 MB file)."""
+    (kb_copy / "junk.yaml").write_text("entries:\n" + "".join(f"  - {{id: junk-{n}}}\n" for n in range(5000)))
+    result = run_cli("kb", "check", str(kb_copy))
+    assert result.returncode == 1 and result.stderr == ""
+    header, *listed, more = result.stdout.splitlines()
+    total = int(header.split()[0])
+    assert total >= 3 * 5000, "each broken entry counted"
+    assert len(listed) == MAX_PROBLEMS and all(line.startswith("  junk.yaml:") for line in listed)
+    assert more == f"  ... and {total - MAX_PROBLEMS} more (only the first {MAX_PROBLEMS} are listed)"
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(kb_copy)
+    assert (len(caught.value.problems), caught.value.total) == (MAX_PROBLEMS, total)
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(kb_copy):
+    with (kb_copy / "huge.yaml").open("wb") as file:
+        file.truncate(MAX_FILE_BYTES + 1)  # sparse: costs no disk, and is never read
+    [problem] = problems_for(kb_copy)
+    assert str(problem) == (
+        "huge.yaml: cannot read file: it is 33,554,433 bytes; the limit is 32 MB (33,554,432 bytes)"
+    )

@@ -45,7 +45,7 @@ class Bot:
         self.log = app.query_log
 
     @classmethod
-    async def start(cls, kb_dir: Path, folder: Path, *, close_timeout: float = 10.0) -> Bot:
+    async def start(cls, kb_dir: Path, folder: Path, *, close_timeout: float | None = None) -> Bot:
         stack = contextlib.AsyncExitStack()
         settings = app_settings(folder, kb_dir, moderator_role_id=MODERATOR_ROLE_ID)
         app = await stack.enter_async_context(open_app(settings, close_timeout=close_timeout))

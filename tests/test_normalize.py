@@ -75,3 +75,17 @@ def test_nothing_readable_gives_empty_text(normalize, raw):
 def test_idempotent(normalize):
     once = normalize("The **US** & PfP: counter-terrorism?!")
     assert normalize(once) == once
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("asking for a friend: what is deterrence?", "what is deterrence"),
+        ("need it for my essay, what is deterrence thanks in advance", "what is deterrence"),
+        ("good morning all! quick question, what is deterrence", "what is deterrence"),
+        ("explain like i'm 5: nuclear sharing", "nuclear sharing"),
+        ("a friendly country and plain facts", "a friendly country and plain facts"),
+    ],
+)
+def test_chat_filler_around_a_question_is_dropped(normalize, raw, expected):
+    assert normalize(raw) == expected

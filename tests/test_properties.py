@@ -93,10 +93,10 @@ def service(bundled_kb: KnowledgeBase) -> AnswerService:
 
 
 def outcome_follows_the_thresholds(match: Match, thresholds: Thresholds) -> None:
-    """Module docstring of bot/matching/matcher.py, step 5, in terms of what the match offers.
+    """Module docstring of bot/matching/matcher.py, the decision, in terms of what the match offers.
 
-    The runner-up is the best alternative offered; runners-up below the suggest threshold are never
-    offered, so they do not count against the lead.
+    The runner-up is the best alternative offered that is not a related entry of the best; runners-up
+    below the suggest threshold are never offered, so they do not count against the lead.
     """
     scores = [s.score for s in match.ranked]
     assert scores == sorted(scores, reverse=True) and len(scores) <= Matcher.RANKED
@@ -106,7 +106,9 @@ def outcome_follows_the_thresholds(match: Match, thresholds: Thresholds) -> None
     if not scores or scores[0] < thresholds.suggest:
         assert match.outcome is Outcome.UNANSWERED
         return
-    lead = scores[0] - (scores[1] if len(scores) > 1 else 0.0)
+    best = match.ranked[0].entry
+    rivals = [s.score for s in match.ranked[1:] if s.entry.id not in best.related and best.id not in s.entry.related]
+    lead = scores[0] - (rivals[0] if rivals else 0.0)  # a related runner-up is a neighbour, not a doubt
     confident = scores[0] >= thresholds.answer and lead >= thresholds.margin
     assert match.outcome is (Outcome.ANSWERED if confident else Outcome.SUGGESTED)
 

@@ -1,8 +1,10 @@
 """``python -m bot`` / ``allybot``: the command line, a thin layer over the answer service.
 
 Exit codes: 0 done, 1 the knowledge base has problems (``kb check``), 2 a usage
-or set-up mistake, always explained in one line on stderr; 130 after Ctrl-C and
-143 after SIGTERM, both of which first write what the query log has queued.
+or set-up mistake (a query-log path that cannot be opened included), always
+explained in one line on stderr; 3 answered, but the query log lost rows (it
+says how many); 130 after Ctrl-C and 143 after SIGTERM, both of which first
+write what the query log has queued.
 """
 
 from __future__ import annotations
@@ -31,11 +33,12 @@ from bot.frontends.terminal import format_report, learned_yaml, render_answer
 from bot.knowledge.loader import KnowledgeError, load_knowledge
 from bot.knowledge.model import KnowledgeBase
 from bot.knowledge.stats import compute_stats
-from bot.querylog import reports
+from bot.querylog import QueryLogUnavailable, reports
 from bot.querylog.chart import bar_chart
 from bot.querylog.store import QueryLog
 from bot.service import AnswerService, QuerySource
 
+ROWS_LOST = 3  # exit code: the command did its work, but the query log could not keep every row
 log = logging.getLogger("allybot")
 
 
@@ -109,6 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    code = _command(args, settings)
+    return ROWS_LOST if code == 0 and getattr(args, "rows_lost", 0) else code
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "kb":
         if args.kb_command == "learned":
             return asyncio.run(_kb_learned(args, settings))
@@ -152,15 +160,39 @@ def _run_logging(command: Coroutine[Any, Any, int]) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _app(args: argparse.Namespace, settings: Settings, *, log_queries: bool = True) -> AsyncIterator[App]:
+async def _app(
+    args: argparse.Namespace, settings: Settings, *, log_queries: bool = True, strict: bool = True
+) -> AsyncIterator[App]:
     """The app (see bot.app) with this command's --knowledge, --db and --no-log; a knowledge base that does not
-    load is one line."""
+    load is one line.
+
+    ``strict``: a log path that cannot be opened at all is a set-up mistake (exit 2). The Discord bot is
+    not strict: it answers anyway, and says so once in its log and to moderators. Rows the log could not
+    write by the end are counted in ``args.rows_lost`` (exit code 3).
+    """
     settings = dataclasses.replace(
         settings, knowledge_dir=args.knowledge or settings.knowledge_dir, db_path=args.db or settings.db_path
     )
+    app: App | None = None
     with _knowledge_problems(settings.knowledge_dir):
-        async with open_app(settings, log_queries=log_queries and not args.no_log) as app:
-            yield app
+        try:
+            async with open_app(settings, log_queries=log_queries and not args.no_log, strict=strict) as app:
+                yield app
+        except QueryLogUnavailable as error:
+            if app is not None:  # raised by the command itself, not by opening the log
+                raise
+            raise UserError(
+                f"cannot use the query log {settings.db_path}: {error} (set ALLYBOT_DB_PATH or --db, or pass --no-log)"
+            ) from error
+        finally:
+            args.rows_lost = app.rows_lost if app is not None else 0
+
+
+async def _kept_up(lines: AsyncIterator[str], app: App) -> AsyncIterator[str]:
+    """``lines``, each next one only once the query log has kept up with the answers so far (back-pressure)."""
+    async for line in lines:
+        yield line
+        await app.keep_up()
 
 
 def _knowledge(directory: Path | None, settings: Settings) -> KnowledgeBase:
@@ -176,11 +208,7 @@ def _knowledge_problems(directory: Path) -> Iterator[None]:
         yield
     except KnowledgeError as error:
         first = error.problems[0]
-        more = (
-            f" (and {len(error.problems) - 1} more; run: allybot kb check {directory})"
-            if len(error.problems) > 1
-            else ""
-        )
+        more = f" (and {error.total - 1} more; run: allybot kb check {directory})" if error.total > 1 else ""
         if not directory.is_dir():  # e.g. an installed allybot run outside a checkout: say how to point at one
             more = " (set ALLYBOT_KNOWLEDGE_DIR or pass --knowledge DIR)"
         raise UserError(f"cannot load the knowledge base: {first}{more}") from error
@@ -205,14 +233,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _console(args: argparse.Namespace, settings: Settings, *, interactive: bool) -> int:
     async with _app(args, settings) as app:
-        return await Console(app.service, sys.stdout, interactive=interactive).run(_read_lines(sys.stdin))
+        lines = _kept_up(_read_lines(sys.stdin), app)
+        return await Console(app.service, sys.stdout, interactive=interactive).run(lines)
 
 
 async def _discord(args: argparse.Namespace, settings: Settings) -> None:
     from bot.frontends.discord_bot.client import AllyBot, run_bot  # discord.py loads only when needed
 
     assert settings.discord_token
-    async with _app(args, settings) as app:
+    async with _app(args, settings, strict=False) as app:
         await run_bot(AllyBot(app.settings, app.service, app.query_log), settings.discord_token)
 
 
@@ -262,7 +291,7 @@ async def _ask(args: argparse.Namespace, settings: Settings) -> int:
         raise UserError('the question is empty: allybot ask "what is article 5?"')
     with _questions(args) as questions:
         async with _app(args, settings) as app:
-            await _print_answers(questions, app.service, json_lines=args.json)
+            await _print_answers(_kept_up(questions, app), app.service, json_lines=args.json)
     return 0
 
 
@@ -335,7 +364,7 @@ async def _log_connection(args: argparse.Namespace, settings: Settings) -> Async
     query_log = QueryLog(path, salt=settings.user_hash_salt)
     try:
         yield await query_log.connection()
-    except (sqlite3.Error, OSError) as error:
+    except (QueryLogUnavailable, sqlite3.Error, OSError) as error:
         raise UserError(f"cannot read the query log {path}: {error}") from error
     finally:
         await query_log.close()
@@ -373,9 +402,11 @@ def _kb_check(args: argparse.Namespace, settings: Settings) -> int:
     try:
         knowledge = load_knowledge(directory)
     except KnowledgeError as error:
-        print(f"{len(error.problems)} problem(s) in {directory}:")
+        print(f"{error.total} problem(s) in {directory}:")
         for problem in error.problems:
             print(f"  {problem}")
+        if error.not_shown:
+            print(f"  ... and {error.not_shown} more (only the first {len(error.problems)} are listed)")
         return 1
     glossary = knowledge.glossary
     print(

@@ -24,7 +24,9 @@ Type a question and press Enter. Commands:
   1, 2, 3              open a numbered choice from the last answer
   :reload              reload the knowledge base from disk
   :help                this text
-  :quit                leave (end of input works too)"""
+  :quit                leave (end of input works too)
+Every answer names its sources (article › section); the articles say they were written
+with AI assistance, so check anything that matters against official NATO material."""
 
 
 class Console:
@@ -111,6 +113,7 @@ class Console:
             self._say(
                 "Reload failed; still using the previous knowledge base:\n"
                 + "\n".join(f"  {p}" for p in error.problems)
+                + (f"\n  ... and {error.not_shown} more (run: allybot kb check)" if error.not_shown else "")
             )
             return
         self._say(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 
-from bot.frontends.wording import UNANSWERED, one_line
+from bot.frontends.wording import SOURCES_NOTE, UNANSWERED, one_line
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.matching.matcher import Outcome
 from bot.matching.normalize import Normalizer
@@ -14,11 +14,22 @@ from bot.service import Answer, Topic
 WIDTH = 88
 
 
+def render_summary(summary: str) -> str:
+    """A summary as plain text: paragraphs wrapped, "- " list items as indented bullets."""
+    lines = []
+    for line in summary.split("\n"):
+        if line.startswith("- "):
+            lines.append(textwrap.fill(line[2:], WIDTH, initial_indent="  • ", subsequent_indent="    "))
+        else:
+            lines.append(textwrap.fill(line, WIDTH))
+    return "\n".join(lines)
+
+
 def render_entry(topic: Topic) -> str:
     entry = topic.entry
-    lines = [entry.title, "=" * min(len(entry.title), WIDTH), ""]
-    lines += [textwrap.fill(paragraph, WIDTH) for paragraph in entry.summary.split("\n") if paragraph.strip()]
-    lines += ["", "Sources: " + "; ".join(str(s) for s in entry.sources)]
+    lines = [entry.title, "=" * min(len(entry.title), WIDTH), "", render_summary(entry.summary), ""]
+    lines.append(f"Sources ({SOURCES_NOTE}):")
+    lines += [textwrap.fill(str(s), WIDTH, initial_indent="  ", subsequent_indent="    ") for s in entry.sources]
     if topic.related:
         lines += ["Related topics:", render_choices(topic.related)]
     return "\n".join(lines)

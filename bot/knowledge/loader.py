@@ -10,8 +10,12 @@ the line of every mapping, key and list item, which is what makes
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +28,7 @@ from bot.matching.normalize import Normalizer
 
 CATEGORIES_FILE = "categories.yaml"
 GLOSSARY_FILE = "glossary.yaml"
+SOURCES_FILE = "sources.yaml"
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 # Limits follow Discord: titles become autocomplete choice names (100 chars),
@@ -34,6 +39,13 @@ MAX_SUMMARY = 1500
 MAX_QUESTION = 300
 MAX_ALIAS = 100
 MAX_KEYWORD = 50
+MAX_SOURCE_TITLE = 200
+# Bounds on absurd input: a file larger than this is refused unread (the largest synthetic benchmark file, 50,000
+# entries in six categories, is about 25 MB); at most this many problems are kept and shown, the rest only counted;
+# nesting deeper than this is reported at its line (Python's recursion, not YAML, is what it would exhaust).
+MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_PROBLEMS = 200
+MAX_NESTING = 50
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -53,10 +65,27 @@ class Problem:
 class KnowledgeError(Exception):
     """The knowledge base is invalid; ``problems`` lists everything found."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], total: int | None = None) -> None:
         # By place; a file-level problem (no entry id) may share a line with an entry's, so no None < str.
         self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.entry_id or "", p.message))
-        super().__init__(f"{len(self.problems)} problem(s) in the knowledge base")
+        self.total = max(total or 0, len(self.problems))  # problems found; only the first MAX_PROBLEMS are kept
+        super().__init__(f"{self.total} problem(s) in the knowledge base")
+
+    @property
+    def not_shown(self) -> int:
+        """Problems found beyond the ones kept in ``problems``."""
+        return self.total - len(self.problems)
+
+
+class _Problems(list):
+    """The problems found so far: the first MAX_PROBLEMS kept, all counted (a broken 50 MB file has millions)."""
+
+    total = 0
+
+    def append(self, problem: Problem) -> None:
+        self.total += 1
+        if len(self) < MAX_PROBLEMS:
+            super().append(problem)
 
 
 # --- YAML with line numbers -------------------------------------------------------------------
@@ -77,24 +106,34 @@ class _LineLoader(yaml.CSafeLoader):
     """SafeLoader that records where each mapping, key and list item starts."""
 
 
+def _construct(loader: _LineLoader, node: yaml.Node) -> Any:
+    """A node's value; a value PyYAML cannot build ("2001-02-30", "!!int abc") is a located YAML error."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, TypeError, AttributeError, OverflowError) as error:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"cannot read the value {node.value!r:.60}: {error}", node.start_mark
+        ) from error
+
+
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
     mapping = _Mapping()
     mapping.line = node.start_mark.line + 1
     mapping.key_lines, mapping.duplicate_keys = {}, []
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+        key = _construct(loader, key_node)
         line = key_node.start_mark.line + 1
         if not isinstance(key, str | int | float | bool) and key is not None:
             raise yaml.constructor.ConstructorError(None, None, "a key must be plain text", key_node.start_mark)
         if key in mapping:
             mapping.duplicate_keys.append((key, line))
-        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping[key] = _construct(loader, value_node)
         mapping.key_lines[key] = line
     return mapping
 
 
 def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _Sequence:
-    sequence = _Sequence(loader.construct_object(item, deep=True) for item in node.value)
+    sequence = _Sequence(_construct(loader, item) for item in node.value)
     sequence.line = node.start_mark.line + 1
     sequence.item_lines = [item.start_mark.line + 1 for item in node.value]
     return sequence
@@ -146,7 +185,28 @@ def _parse(raw: bytes, report: _Collector) -> Any:
         mark = getattr(error, "problem_mark", None)
         reason = getattr(error, "problem", None) or str(error)
         report.add(mark.line + 1 if mark else 0, f"YAML syntax error: {reason}")
-        return _UNREADABLE
+    except RecursionError:  # lists or mappings nested hundreds deep: building them recurses
+        report.add(_too_deep(text), f"nested too deeply: more than {MAX_NESTING} levels of lists and mappings")
+    except (ValueError, TypeError, AttributeError, OverflowError) as error:  # a document that is one bad value
+        report.add(0, f"cannot read the file's value: {error}")
+    return _UNREADABLE
+
+
+def _too_deep(text: str) -> int:
+    """The line where nesting first passes MAX_NESTING levels (0 if it never does), from the parser's events,
+    which come without recursion."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_NESTING:
+                    return event.start_mark.line + 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    return 0
 
 
 def _top_level(data: Any, key: str, report: _Collector) -> list | None:
@@ -262,6 +322,8 @@ def _build_entry(raw: Any, report: _Collector) -> Entry | None:
             values[spec.name] = _check_texts(raw[spec.name], spec.name, line, spec.max_length, complain)
         else:
             values[spec.name] = _check_sources(raw[spec.name], line, complain)
+    if values.get("summary"):
+        values["summary"] = reflow_summary(values["summary"])
     if values.get("id") and not ID_PATTERN.match(values["id"]):
         complain(_line_of(raw, "id"), "id must be lower-case words joined by hyphens, e.g. 'article-5'")
     if not any(values.get(name) for name in ("questions", "aliases", "keywords")):
@@ -271,6 +333,82 @@ def _build_entry(raw: Any, report: _Collector) -> Entry | None:
     # Kept even when other fields are broken, so cross-entry checks do not report it as missing.
     values = {"title": "", "category": "", "summary": "", **values}
     return Entry(**values, file=report.file, line=_line_of(raw))
+
+
+def reflow_summary(text: str) -> str:
+    """A summary as readers get it: each paragraph and each "- " list item on one line.
+
+    Curators wrap long lines in the YAML; a line that starts with "- " begins a list item, a
+    blank line ends a paragraph, any other line continues the one before. Items of one list
+    are joined by a line break, paragraphs and lists by a blank line.
+    """
+    groups: list[list[str]] = []  # a paragraph is [text]; a list is ["- item", "- item", ...]
+    current: list[str] = []  # the lines of the paragraph or item being read
+    same_list = False  # whether an item read now continues the last list (no blank line since)
+
+    def finish() -> None:
+        nonlocal current, same_list
+        if current:
+            piece = " ".join(current)
+            if piece.startswith("- ") and same_list and groups and groups[-1][-1].startswith("- "):
+                groups[-1].append(piece)
+            else:
+                groups.append([piece])
+            same_list, current = True, []
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            finish()
+            same_list = False
+        elif line.startswith("- "):
+            finish()
+            current = [line]
+        else:
+            current.append(line)
+    finish()
+    return "\n\n".join("\n".join(group) for group in groups)
+
+
+def _read_source_titles(data: Any, report: _Collector) -> dict[str, str] | None:
+    """``sources.yaml``: the title readers see for each cited article file; None when it cannot be used."""
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
+        report.add(_line_of(data), "expected a top-level 'sources:' mapping of article file name to its title")
+        return None
+    for unknown in sorted(set(data) - {"sources"}, key=str):
+        report.add(_line_of(data, unknown), f"unknown top-level key '{unknown}' (expected only 'sources')")
+    mapping = data["sources"]
+    for key, line in getattr(mapping, "duplicate_keys", []):
+        report.add(line, f"source file '{key}' is titled twice")
+    titles = {}
+    for file, title in mapping.items():
+        line = _line_of(mapping, file)
+        name = _check_text(file, "source file name", line, 200, report.add)
+        text = _check_text(title, f"title of '{file}'", line, MAX_SOURCE_TITLE, report.add)
+        if name and text:
+            titles[name] = text
+    return titles
+
+
+def _add_titles(entries: list[Entry], titles: dict[str, str], problems: list[Problem]) -> list[Entry]:
+    """Entries whose sources carry their article's title; every cited file must have one."""
+    untitled: set[str] = set()
+    titled = []
+    for entry in entries:
+        for source in entry.sources:
+            if source.file not in titles and source.file not in untitled:
+                untitled.add(source.file)
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        entry.id,
+                        f"source '{source.file}' has no title: add it to {SOURCES_FILE}",
+                    )
+                )
+        sources = tuple(dataclasses.replace(s, title=titles.get(s.file, "")) for s in entry.sources)
+        titled.append(dataclasses.replace(entry, sources=sources))
+    return titled
 
 
 def _read_categories(data: Any, report: _Collector) -> list[Category]:
@@ -387,6 +525,21 @@ class KnowledgeFiles:
         return self.digest[:12]
 
 
+class _NotAFile(Exception):
+    """A ``*.yaml`` name that is not a regular file allybot can read; the message says what it is."""
+
+
+def _kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((f"it is {name}, not a regular file" for test, name in kinds if test(mode)), "not a regular file")
+
+
 def read_knowledge_files(directory: Path | str) -> KnowledgeFiles:
     """Read every ``*.yaml`` file in ``directory`` (no parsing); raise :class:`KnowledgeError` if it is missing."""
     directory = Path(directory)
@@ -394,11 +547,26 @@ def read_knowledge_files(directory: Path | str) -> KnowledgeFiles:
         raise KnowledgeError([Problem(str(directory), 0, None, "knowledge directory not found")])
     files, unreadable = [], []
     digest = hashlib.sha256()
-    for path in sorted(p for p in directory.glob("*.y*ml") if p.is_file()):
+    for path in sorted(directory.glob("*.y*ml")):
         try:
+            # Looked at before reading: opening a FIFO would wait for a writer forever, /dev/zero never ends.
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode):
+                raise _NotAFile(_kind(info.st_mode))
+            if info.st_size > MAX_FILE_BYTES:
+                limit = f"{MAX_FILE_BYTES // 2**20} MB ({MAX_FILE_BYTES:,} bytes)"
+                raise _NotAFile(f"it is {info.st_size:,} bytes; the limit is {limit}")
             raw = path.read_bytes()
+        except _NotAFile as error:
+            unreadable.append(Problem(path.name, 0, None, f"cannot read file: {error}"))
+            continue
         except OSError as error:
-            unreadable.append(Problem(path.name, 0, None, f"cannot read file: {error.strerror or error}"))
+            reason = error.strerror or str(error)
+            if error.errno == errno.ELOOP:
+                reason = "a symbolic link loop"
+            elif error.errno == errno.ENOENT and path.is_symlink():
+                reason = f"a broken symbolic link (to {os.readlink(path)})"
+            unreadable.append(Problem(path.name, 0, None, f"cannot read file: {reason}"))
             continue
         files.append((path.name, raw))
         digest.update(path.name.encode() + b"\0" + raw)
@@ -412,29 +580,37 @@ def load_knowledge(directory: Path | str) -> KnowledgeBase:
 
 def parse_knowledge(source: KnowledgeFiles) -> KnowledgeBase:
     """Parse and validate files already read; raise :class:`KnowledgeError` listing all problems."""
-    problems: list[Problem] = list(source.unreadable)
+    problems = _Problems()
+    for problem in source.unreadable:
+        problems.append(problem)
     entries: list[Entry] = []
     categories: list[Category] = []
     glossary = Glossary()
+    titles: dict[str, str] | None = {}  # None: sources.yaml is broken (and reported), so no title checks
     for name, raw in source.files:
         report = _Collector(problems, name)
         data = _parse(raw, report)
         if data is _UNREADABLE:
+            titles = None if name == SOURCES_FILE else titles
             continue
         if name == CATEGORIES_FILE:
             categories = _read_categories(data, report)
         elif name == GLOSSARY_FILE:
             glossary = _read_glossary(data, report)
+        elif name == SOURCES_FILE:
+            titles = _read_source_titles(data, report)
         else:
             entries += filter(None, (_build_entry(raw, report) for raw in _top_level(data, "entries", report) or []))
     if not entries and not problems:
         problems.append(
             Problem(str(source.directory), 0, None, "no entries found (expected *.yaml files with 'entries:')")
         )
+    if titles is not None:
+        entries = _add_titles(entries, titles, problems)
     _check_links(entries, categories, problems)
     _check_phrasings(entries, Normalizer(glossary), problems)
     if problems:
-        raise KnowledgeError(problems)
+        raise KnowledgeError(problems, problems.total)
     return KnowledgeBase(
         entries={entry.id: entry for entry in entries},
         categories=tuple(categories) or _categories_from(entries),

@@ -12,13 +12,17 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where an entry's summary comes from: a seed article and its section heading."""
+    """Where an entry's summary comes from: a seed article, its section heading and the article's title.
+
+    ``title`` comes from ``sources.yaml``; readers see the title and section, never the file name.
+    """
 
     file: str
     section: str
+    title: str = ""
 
     def __str__(self) -> str:
-        return f"{self.file} — {self.section}"
+        return f"{self.title} › {self.section}" if self.title else f"{self.file} — {self.section}"
 
 
 @dataclass(frozen=True, slots=True)

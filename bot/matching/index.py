@@ -110,6 +110,12 @@ class WordIndex:
         found = process.extractOne(word, candidates, scorer=fuzz.ratio, score_cutoff=cutoff) if candidates else None
         return found[0] if found else word
 
+    def transposed(self, word: str) -> str | None:
+        """The known word that ``word`` is with two neighbouring letters swapped back, if exactly one is."""
+        swaps = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
+        found = (swaps - {word}) & self._postings.keys()
+        return found.pop() if len(found) == 1 else None
+
     def coverage(self, words: Sequence[str], weights: Sequence[float], keep: int) -> dict[int, float]:
         """Each touched entry's summed weight of ``words`` (summary-only words at partial credit).
 

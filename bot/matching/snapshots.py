@@ -50,6 +50,9 @@ _ALLOWED = {
     *(("bot.matching.index", name) for name in ("TitleIndex", "WordIndex")),
     *(("bot.matching.matcher", name) for name in ("Matcher", "Scoring", "Thresholds")),
     ("bot.matching.normalize", "Normalizer"),
+    ("bot.matching.confidence", "Calibration"),
+    ("bot.matching.semantic", "SemanticIndex"),
+    ("bot.matching.semantic", "_shared_embedder"),  # the model itself is never pickled, only named
 }
 _SCORERS = {id(scorer) for scorer in vars(fuzz).values() if callable(scorer)}
 

@@ -1,7 +1,8 @@
 """What moderators read from the query log: recent questions, gaps, statistics, a CSV export.
 
 Every function takes an open connection and returns plain data; the Discord cog
-and the command line only format it.
+and the command line only format it. A file that fails while being read raises
+:class:`~bot.querylog.QueryLogUnavailable`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import aiosqlite
 from rapidfuzz import fuzz, process
 
 from bot.matching.matcher import content_tokens
+from bot.querylog import unavailable_on_failure
 from bot.querylog.schema import QUERY_COLUMNS
 
 SIMILAR = 85  # token_sort_ratio at which two questions count as the same gap
@@ -34,6 +36,7 @@ async def _fetch(db: aiosqlite.Connection, sql: str, *params: object) -> list[ai
         return list(await cursor.fetchall())
 
 
+@unavailable_on_failure
 async def recent(db: aiosqlite.Connection, limit: int = 20) -> list[dict]:
     rows = await _fetch(
         db,
@@ -82,6 +85,7 @@ class Gap:
         }
 
 
+@unavailable_on_failure
 async def gaps(db: aiosqlite.Connection, days: int | None = 30, limit: int = 25) -> list[Gap]:
     """Unanswered and suggested questions and 👎-voted answers, near-duplicates grouped, most frequent first.
 
@@ -149,6 +153,7 @@ class Stats:
         }
 
 
+@unavailable_on_failure
 async def stats(db: aiosqlite.Connection, days: int | None = 30) -> Stats:
     start = since(days)
     outcomes = {
@@ -200,6 +205,7 @@ async def stats(db: aiosqlite.Connection, days: int | None = 30) -> Stats:
 EXPORT_COLUMNS = (*QUERY_COLUMNS, "upvotes", "downvotes")
 
 
+@unavailable_on_failure
 async def export_csv(db: aiosqlite.Connection, days: int | None = 30) -> str:
     rows = await _fetch(
         db,

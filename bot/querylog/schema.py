@@ -1,11 +1,14 @@
 """The query log's schema, as ordered migrations applied in place.
 
 ``PRAGMA user_version`` holds how many migrations a file has had; opening a
-file applies the missing ones in order, each in its own transaction. Never edit
+file applies the missing ones in order, in one transaction. Never edit
 a migration that has shipped: add a new one.
 """
 
 from __future__ import annotations
+
+import sqlite3
+from typing import NamedTuple
 
 import aiosqlite
 
@@ -57,32 +60,71 @@ MIGRATIONS: tuple[str, ...] = (
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
+
+class QueryRow(NamedTuple):
+    """A logged question as the ``queries`` table holds it: the fields are the columns, in order."""
+
+    id: int
+    asked_at: str
+    source: str
+    guild_id: int | None
+    channel_id: int | None
+    user_hash: str | None
+    question: str
+    question_truncated: int
+    normalized: str
+    outcome: str
+    entry_id: str | None
+    score: float
+    alternatives: str
+    kb_version: str
+    latency_ms: float
+
+
 # The columns of a logged question, in the order the store writes them and the export reads them.
-QUERY_COLUMNS = (
-    "id",
-    "asked_at",
-    "source",
-    "guild_id",
-    "channel_id",
-    "user_hash",
-    "question",
-    "question_truncated",
-    "normalized",
-    "outcome",
-    "entry_id",
-    "score",
-    "alternatives",
-    "kb_version",
-    "latency_ms",
-)
+QUERY_COLUMNS: tuple[str, ...] = QueryRow._fields
+
+
+def statements(script: str) -> list[str]:
+    """The SQL statements of ``script``, split where SQLite itself sees them end (not at a ';' in a comment)."""
+    found, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            found.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        found.append(pending.strip())
+    return found
+
+
+async def _version(db: aiosqlite.Connection) -> int:
+    async with db.execute("PRAGMA user_version") as cursor:
+        (version,) = await cursor.fetchone()  # type: ignore[misc]
+    return version
 
 
 async def migrate(db: aiosqlite.Connection) -> int:
-    """Bring ``db`` up to ``SCHEMA_VERSION``; return the version it had before."""
-    async with db.execute("PRAGMA user_version") as cursor:
-        (before,) = await cursor.fetchone()  # type: ignore[misc]
+    """Bring ``db`` up to ``SCHEMA_VERSION``; return the version it had before.
+
+    Safe when several processes open a new file at once: the migrations run in one transaction that
+    takes the write lock first (``BEGIN IMMEDIATE``) and reads the version again under it, so the
+    process that waited finds the work done instead of failing on "table queries already exists".
+    """
+    before = await _version(db)
     if before > SCHEMA_VERSION:
         raise RuntimeError(f"the query log has schema version {before}, newer than this allybot ({SCHEMA_VERSION})")
-    for version in range(before, SCHEMA_VERSION):
-        await db.executescript(f"BEGIN;\n{MIGRATIONS[version]}\nPRAGMA user_version = {version + 1};\nCOMMIT;")
+    if before == SCHEMA_VERSION:
+        return before
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        before = await _version(db)
+        for version in range(before, SCHEMA_VERSION):
+            for statement in statements(MIGRATIONS[version]):
+                await db.execute(statement)
+        await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        await db.commit()
+    except BaseException:
+        await db.rollback()
+        raise
     return before

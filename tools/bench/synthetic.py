@@ -28,6 +28,7 @@ from bot.knowledge.loader import (
     MAX_QUESTION,
     MAX_SUMMARY,
     MAX_TITLE,
+    SOURCES_FILE,
 )
 from bot.knowledge.model import Entry, KnowledgeBase
 
@@ -102,6 +103,8 @@ def write_knowledge(knowledge: KnowledgeBase, directory: Path) -> Path:
         {"acronyms": acronyms, "synonyms": [{"canonical": c, "variants": v} for c, v in synonyms.items()]},
         directory / GLOSSARY_FILE,
     )
+    titles = {s.file: s.title for e in knowledge for s in e.sources}
+    _dump({"sources": titles}, directory / SOURCES_FILE)
     for category in knowledge.categories:
         entries = [_entry_fields(e) for e in knowledge.in_category(category.id)]
         _dump({"entries": entries}, directory / f"{category.id}.yaml")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sqlite3
 
 import discord
 from discord import app_commands
@@ -21,6 +20,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.frontends.discord_bot.render import NO_PINGS
 from bot.frontends.discord_bot.views import FeedbackButton, TopicButton
+from bot.querylog import QueryLogUnavailable
 from bot.querylog.store import QueryLog
 from bot.service import AnswerService
 
@@ -70,7 +70,7 @@ class AllyBot(commands.Bot):
         cause = getattr(error, "original", error)
         if isinstance(error, app_commands.CheckFailure):
             text = NOT_A_MODERATOR
-        elif isinstance(cause, sqlite3.Error | OSError | LookupError):
+        elif isinstance(cause, QueryLogUnavailable):
             log.error("/%s: query log unavailable: %s", command, cause)
             text = f"The query log cannot be used right now ({cause}). Answers are not affected."
         else:

@@ -13,7 +13,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.frontends.wording import UNANSWERED, one_line
+from bot.frontends.wording import SOURCES_NOTE, UNANSWERED, one_line
 from bot.knowledge.loader import KnowledgeError
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.matching.matcher import Outcome
@@ -63,8 +63,9 @@ def entry_embed(topic: Topic) -> discord.Embed:
         title=clip(entry.title, MAX_TITLE), description=clip(entry.summary, MAX_DESCRIPTION), colour=COLOUR
     )
     embed.set_author(name=clip(topic.category, MAX_FIELD_NAME))
-    sources = "; ".join(f"{s.file} — {s.section}" for s in entry.sources)
-    embed.set_footer(text=clip(f"Sources: {sources}", MAX_FOOTER))
+    # The footer shows no markdown, so one source a line; the note says once what the sources are.
+    sources = "\n".join(f"• {s}" for s in entry.sources)
+    embed.set_footer(text=clip(f"Sources ({SOURCES_NOTE}):\n{sources}", MAX_FOOTER))
     return fit(embed)
 
 
@@ -189,9 +190,10 @@ def reloaded_embed(change: KnowledgeChange, note: str = "") -> discord.Embed:
 
 def reload_failed_embed(error: KnowledgeError, note: str = "") -> discord.Embed:
     problems = "\n".join(f"• {inert(str(p), 300)}" for p in error.problems)
+    more = f"\n… and {error.not_shown} more (run `allybot kb check`)" if error.not_shown else ""
     return report_embed(
         "Reload failed: still serving the previous knowledge base",
-        f"{len(error.problems)} problem(s):\n{problems}",
+        f"{error.total} problem(s):\n{problems}{more}",
         note,
     )
 
@@ -211,7 +213,9 @@ def privacy_text(questions: int, votes: int, latest: Sequence[tuple[str, str]], 
 HELP_TEXT = """\
 I answer questions about NATO policy from a curated knowledge base: collective defence, \
 deterrence, counterterrorism, emerging threats, military diplomacy and the case studies \
-in our source articles. Every answer cites its sources.
+in our source articles. Every answer cites its sources: the article and section it comes \
+from. Those articles say they were written with AI assistance, so check anything that \
+matters against official NATO material.
 
 **Ask**
 • `/ask question:` your question, in your own words

@@ -22,7 +22,7 @@ from discord.ext import commands
 from bot.frontends.discord_bot import render
 from bot.frontends.discord_bot.render import MAX_CONTENT, NO_PINGS, clip, inert
 from bot.knowledge.loader import KnowledgeError
-from bot.querylog import reports
+from bot.querylog import QueryLogUnavailable, reports
 from bot.querylog.chart import bar_chart
 from bot.querylog.store import QueryLog
 
@@ -81,7 +81,7 @@ class Moderation(commands.Cog):
 
     def _log(self) -> QueryLog:
         if self.bot.query_log is None:
-            raise LookupError("the query log is turned off for this bot")
+            raise QueryLogUnavailable("the query log is turned off for this bot")
         return self.bot.query_log
 
     def _health_note(self) -> str:

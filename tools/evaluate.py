@@ -1,6 +1,6 @@
-"""Measure the matcher on a labelled question set, beside simple baselines.
+"""Measure the matcher on labelled question sets, beside simple baselines, and calibrate its decision.
 
-``python -m bot.matching.evaluate [--holdout] [--grid]`` prints accuracy per
+``python -m tools.evaluate [--holdout] [--calibrate] [--misses]`` prints accuracy per
 question kind. The question files live in ``tests/data/``; each item has ``q``
 (the question), ``expect`` (an entry id, a list of acceptable ids, or null for
 out of scope) and ``kind``. Definitions used everywhere (tests, closing notes):
@@ -12,6 +12,8 @@ out of scope) and ``kind``. Definitions used everywhere (tests, closing notes):
 - **answered right**: in scope, answered outright with an expected entry;
 - **rejected**: out of scope and unanswered;
 - **wrong**: answered outright with an entry that is not expected (any question).
+
+The tuning files are for tuning and calibration; the holdout files are reported, never tuned on.
 """
 
 from __future__ import annotations
@@ -19,23 +21,28 @@ from __future__ import annotations
 import argparse
 import difflib
 import itertools
+import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 from rapidfuzz import fuzz, process
 
-from bot.config import PROJECT_ROOT
 from bot.knowledge.loader import load_knowledge
-from bot.knowledge.model import KnowledgeBase
-from bot.matching.matcher import Matcher, Outcome, Scoring, Thresholds, decide
+from bot.knowledge.model import Entry, KnowledgeBase
+from bot.matching.confidence import Calibration, Evidence, fit
+from bot.matching.matcher import Matcher, Outcome, Scored, Thresholds, decide
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS_DIR = PROJECT_ROOT / "tests" / "data"
 TUNE_FILE = QUESTIONS_DIR / "questions_tune.yaml"
+TUNE_FILES = (TUNE_FILE, QUESTIONS_DIR / "questions_tune_extra.yaml")
 HOLDOUT_FILE = QUESTIONS_DIR / "questions_holdout.yaml"
+HOLDOUT_FILES = (HOLDOUT_FILE, QUESTIONS_DIR / "questions_fresh.yaml")
+WRONG_LIMIT = 2.0  # the operating point: at most this share (%) of all questions answered wrongly
+TRAINING_CANDIDATES = 3  # candidates per question the calibration learns from
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,42 +161,64 @@ def format_report(name: str, tallies: dict[str, Tally]) -> str:
     return "\n".join(lines)
 
 
-def set_sort_mean(query: str, phrasing: str, **kwargs: Any) -> float:
-    """Mean of token_set_ratio (rewards a phrasing found inside a long question) and
-    token_sort_ratio (penalises phrasings with words the question lacks)."""
-    return (fuzz.token_set_ratio(query, phrasing, **kwargs) + fuzz.token_sort_ratio(query, phrasing, **kwargs)) / 2
+def load_sets(paths: Sequence[Path]) -> list[Question]:
+    return [question for path in paths if path.exists() for question in load_questions(path)]
 
 
-SIMILARITIES: dict[str, Callable[..., float]] = {
-    "set_sort_mean": set_sort_mean,
-    "token_sort_ratio": fuzz.token_sort_ratio,
-}
+Candidates = list[tuple[Entry, Evidence]]
 
 
-def grid(knowledge: KnowledgeBase, questions: Sequence[Question]) -> list[tuple[tuple, dict[str, float]]]:
-    """Every scorer x coverage weight x threshold combination on ``questions``, best first.
+def ranked_by(matcher: Matcher, candidates: Candidates, calibration: Calibration) -> list[Scored]:
+    """What ``Matcher.rank`` returns, for evidence gathered once, under another calibration."""
+    scored = [Scored(entry, round(100 * calibration.probability(evidence), 2)) for entry, evidence in candidates]
+    scored.sort(key=lambda s: (-s.score, s.entry.id))
+    return scored[: matcher.RANKED]
 
-    Ranked by top-1 + rejected - 3 x wrong: a wrong answer costs more than a shy one.
+
+def training_rows(question: Question, candidates: Candidates) -> list[tuple[Evidence, bool]]:
+    """The leading candidates by blended score (not by any calibration), labelled right or not."""
+    leading = sorted(candidates, key=lambda item: -item[1].lead)[:TRAINING_CANDIDATES]
+    return [(evidence, entry.id in question.expected) for entry, evidence in leading]
+
+
+def calibrate(
+    matcher: Matcher, questions: Sequence[Question], folds: int = 5
+) -> tuple[Calibration, Thresholds, dict[str, float]]:
+    """Fit the decision model on ``questions`` and choose the thresholds on out-of-fold probabilities.
+
+    Every question is scored by a model fitted without it, so the chosen operating point
+    (at most ``WRONG_LIMIT``% wrong; then answered right + rejected + top-1) reflects
+    questions the model has not seen. The returned rates are those out-of-fold figures.
     """
-    results = []
-    wide_open = Thresholds(answer=100, suggest=0, margin=0)  # keep every runner-up; re-decided below
-    choices = itertools.product(SIMILARITIES.items(), (0.5, 0.6, 0.7), (0.5,), (1.0, 1.5), (0, 1), (12, 14))
-    for (name, scorer), weight, summary_credit, unknown_weight, specifics, cap in choices:
-        scoring = Scoring(scorer, weight, summary_credit, unknown_weight, specifics, cap)
-        matcher = Matcher(knowledge, wide_open, scoring)
-        rankings = [(q, matcher.match(q.text).ranked) for q in questions]
-        for answer_at, suggest_at, margin in itertools.product(range(50, 90, 4), range(30, 70, 4), (0, 3, 6)):
-            if suggest_at > answer_at:
-                continue
-            thresholds = Thresholds(answer_at, suggest_at, margin)
-            tally = Tally()
-            for question, ranked in rankings:
-                match = decide(ranked, thresholds)
-                tally.add(question, Verdict(match.outcome, match.best.entry.id if match.best else None))
-            config = (name, weight, summary_credit, unknown_weight, specifics, cap, answer_at, suggest_at, margin)
-            results.append((config, tally.rates()))
-    results.sort(key=lambda r: -merit(r[1]))
-    return results
+    gathered = [(q, matcher.evidence(q.text)) for q in questions]
+    order = list(range(len(gathered)))
+    random.Random(5).shuffle(order)
+    rankings: list[tuple[Question, list[Scored]]] = []
+    for fold in range(folds):
+        held = set(order[fold::folds])
+        rows = [row for i, (q, c) in enumerate(gathered) if i not in held for row in training_rows(q, c)]
+        model = fit([e for e, _ in rows], [label for _, label in rows])
+        rankings += [(q, ranked_by(matcher, c, model)) for i, (q, c) in enumerate(gathered) if i in held]
+    thresholds, rates = best_thresholds(rankings)
+    rows = [row for q, c in gathered for row in training_rows(q, c)]
+    return fit([e for e, _ in rows], [label for _, label in rows]), thresholds, rates
+
+
+def best_thresholds(rankings: Sequence[tuple[Question, list[Scored]]]) -> tuple[Thresholds, dict[str, float]]:
+    choices = []
+    for answer, suggest, margin in itertools.product(range(20, 96, 2), range(5, 96, 5), range(0, 31, 5)):
+        if suggest > answer:
+            continue
+        thresholds = Thresholds(answer, suggest, margin)
+        tally = Tally()
+        for question, ranked in rankings:
+            match = decide(ranked, thresholds)
+            tally.add(question, Verdict(match.outcome, match.best.entry.id if match.best else None))
+        rates = tally.rates()
+        if rates["wrong"] <= WRONG_LIMIT:
+            choices.append((rates["answered_right"] + rates["rejected"] + rates["top1"], thresholds, rates))
+    _, thresholds, rates = max(choices, key=lambda c: (c[0], -c[1].answer))
+    return thresholds, rates
 
 
 def merit(rates: dict[str, float]) -> float:
@@ -222,24 +251,27 @@ def baseline_tallies(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--knowledge", type=Path, default=PROJECT_ROOT / "knowledge")
-    parser.add_argument("--holdout", action="store_true", help="also report the holdout set (final figures only)")
-    parser.add_argument("--grid", action="store_true", help="search scorers and thresholds on the tuning set")
-    parser.add_argument("--misses", action="store_true", help="list the tuning set's misses")
+    parser.add_argument("--holdout", action="store_true", help="also report the holdout sets (final figures only)")
+    parser.add_argument("--calibrate", action="store_true", help="fit the decision model on the tuning sets")
+    parser.add_argument("--misses", action="store_true", help="list the tuning sets' misses")
     args = parser.parse_args()
     knowledge = load_knowledge(args.knowledge)
-    tune = load_questions(TUNE_FILE)
-    if args.grid:
-        for config, rates in grid(knowledge, tune)[:25]:
-            print(config, rates)
+    tune = load_sets(TUNE_FILES)
+    matcher = Matcher(knowledge)
+    if args.calibrate:
+        calibration, thresholds, rates = calibrate(matcher, tune)
+        print(f"CALIBRATION = {calibration!r}\n{thresholds!r}\nout-of-fold: {rates}")
         return
-    sets = [("tuning set", tune)] + ([("holdout set", load_questions(HOLDOUT_FILE))] if args.holdout else [])
+    sets = [("tuning sets", tune)]
+    if args.holdout:
+        sets += [(f"holdout {path.name}", load_questions(path)) for path in HOLDOUT_FILES if path.exists()]
     for label, questions in sets:
-        print(format_report(f"allybot matcher — {label}", evaluate(matcher_decider(Matcher(knowledge)), questions)))
+        print(format_report(f"allybot matcher — {label}", evaluate(matcher_decider(matcher), questions)))
         for method in ("wratio", "difflib"):
             threshold, tallies = baseline_tallies(knowledge, method, tune, questions)
             print(format_report(f"baseline: {method} over titles, answer at >= {threshold} — {label}", tallies))
     if args.misses:
-        for question, verdict in evaluate(matcher_decider(Matcher(knowledge)), tune)["all"].misses:
+        for question, verdict in evaluate(matcher_decider(matcher), tune)["all"].misses:
             print(f"  {sorted(question.expected) or '-'} <- {verdict.outcome} {verdict.entry_id} :: {question.text!r}")
 
 

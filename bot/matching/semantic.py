@@ -1,0 +1,184 @@
+"""Meaning beside spelling: a static word-embedding model that places texts in one vector space.
+
+rapidfuzz and the word index see letters, so "if someone invades one member do the
+rest have to fight" shares no content word with "Article 5: an attack on one is an
+attack on all". This module gives each text a 256-number vector whose direction
+reflects what it is about; the cosine of two vectors says how close their meanings are.
+
+The model is WordLlama's ``l2_supercat`` (token embeddings distilled from large
+language models, 32,000 tokens x 256 dimensions, 16 MB of float16), which the
+``wordllama`` package ships inside its wheel. Inference is a table lookup and an
+average, so it is done here in a few lines of numpy over the bundled files rather
+than through the package's loader, which imports an HTTP client and falls back to
+downloading a tokenizer when it looks in the wrong folder. Nothing here touches the
+network (``tests/test_semantic.py`` runs the load under an audit hook that forbids it).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from safetensors.numpy import load_file
+from tokenizers import Tokenizer
+
+Vectors = npt.NDArray[np.float32]
+
+MODEL_PACKAGE = "wordllama"
+WEIGHTS = Path("weights") / "l2_supercat_256.safetensors"
+TOKENIZER = Path("tokenizers") / "l2_supercat_tokenizer_config.json"
+DIMENSIONS = 256
+
+
+class ModelMissing(RuntimeError):
+    """The embedding model's files are not installed (the ``wordllama`` package is missing or incomplete)."""
+
+
+def model_folder() -> Path:
+    """Where the installed ``wordllama`` package keeps its files, found without importing it."""
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelMissing(f"the {MODEL_PACKAGE} package is not installed; run: pip install {MODEL_PACKAGE}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Embedder:
+    """Turns texts into unit vectors: tokenise, look up each token's vector, average, normalise."""
+
+    tokenizer: Tokenizer
+    table: npt.NDArray[np.float16]  # one row per token id
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> Embedder:
+        folder = folder or model_folder()
+        try:
+            table = load_file(str(folder / WEIGHTS))["embedding.weight"]  # float16, as shipped: 16 MB
+            tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
+        except (OSError, KeyError, Exception) as error:  # tokenizers raises plain Exception on a bad file
+            raise ModelMissing(f"cannot load the embedding model from {folder}: {error}") from error
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        return cls(tokenizer, table)
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """Unit vectors, one row per text; an empty text (or one of unknown tokens only) is the zero vector."""
+        vectors = np.zeros((len(texts), self.table.shape[1]), dtype=np.float32)
+        # One text (a question) skips the batch call, whose hand-off to a thread pool costs more than it saves.
+        if len(texts) == 1:
+            encodings = [self.tokenizer.encode(texts[0], add_special_tokens=False)]
+        else:
+            encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        for row, encoding in enumerate(encodings):
+            if encoding.ids:
+                vectors[row] = self.table[encoding.ids].mean(axis=0, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        np.divide(vectors, norms, out=vectors, where=norms > 0)
+        return vectors
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled by reference: a snapshot stores vectors, never the model, which is loaded again from the package."""
+        return (_shared_embedder, ())
+
+
+_SHARED: Embedder | None = None
+
+
+def _shared_embedder() -> Embedder:
+    """One model per process: every matcher (reloads, snapshots, tests) shares the same 16 MB table."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = Embedder.load()
+    return _SHARED
+
+
+shared_embedder = _shared_embedder
+
+
+class SemanticIndex:
+    """Every entry's phrasings as unit vectors, plus one centroid per entry to find candidates fast.
+
+    An entry's semantic score for a question is the cosine of its closest phrasing
+    plus ``SUMMARY_SHARE`` x the cosine of its summary (a little of what the answer
+    says helps where no phrasing is close). Phrasing vectors are kept as float16
+    (half the memory; a cosine moves by under 0.001) in one matrix ordered by entry,
+    so an entry's phrasings are one slice.
+    """
+
+    SUMMARY_SHARE = 0.2
+    CENTROID_CANDIDATES = 16  # entries found by meaning alone, beside those the question's words point to
+
+    def __init__(self, embedder: Embedder, phrasings: Sequence[Sequence[str]], summaries: Sequence[str]) -> None:
+        self.embedder = embedder
+        counts = np.array([len(texts) for texts in phrasings], dtype=np.int64)
+        self._starts = np.concatenate(([0], np.cumsum(counts)))
+        vectors = embedder.embed([text for texts in phrasings for text in texts])
+        self._vectors = vectors.astype(np.float16)
+        self._summaries = embedder.embed(list(summaries)).astype(np.float16)
+        self._taught: dict[int, Vectors] = {}  # entry -> vectors of phrasings added after the build
+        self._centroids = self._centroid_rows(vectors, counts)
+
+    def _centroid_rows(self, vectors: Vectors, counts: npt.NDArray[np.int64]) -> Vectors:
+        sums = np.add.reduceat(vectors, self._starts[:-1], axis=0) if len(vectors) else vectors
+        sums[counts == 0] = 0.0  # reduceat gives an empty slice the next row; an entry with no phrasing has none
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
+
+    def vector(self, text: str) -> Vectors:
+        return self.embedder.embed([text])[0]
+
+    def nearest(self, query: Vectors) -> list[int]:
+        """The entries whose phrasings, on average, lie closest to the question."""
+        similarity = self._centroids @ query
+        count = min(self.CENTROID_CANDIDATES, len(similarity))
+        if count == 0:
+            return []
+        top = np.argpartition(-similarity, count - 1)[:count]
+        return [int(index) for index in top]
+
+    def scores(self, query: Vectors, entries: Iterable[int]) -> dict[int, float]:
+        """Semantic score per entry: closest phrasing's cosine + SUMMARY_SHARE x the summary's."""
+        result = {}
+        for index in entries:
+            rows = self._vectors[self._starts[index] : self._starts[index + 1]]
+            best = float((rows.astype(np.float32) @ query).max()) if len(rows) else 0.0
+            if index in self._taught:
+                best = max(best, float((self._taught[index] @ query).max()))
+            result[index] = best + self.SUMMARY_SHARE * float(self._summaries[index].astype(np.float32) @ query)
+        return result
+
+    def with_phrasings(self, added: Mapping[int, Sequence[str]]) -> SemanticIndex:
+        """An index where each entry in ``added`` also has the given phrasings (copy-on-write)."""
+        changed = copy.copy(self)
+        changed._taught = dict(self._taught)
+        for index, texts in added.items():
+            if texts:
+                fresh = self.embedder.embed(list(texts))
+                old = changed._taught.get(index)
+                changed._taught[index] = fresh if old is None else np.concatenate((old, fresh))
+        return changed
+
+    def __getstate__(self) -> dict[str, object]:
+        """Arrays as raw bytes, so a snapshot needs no numpy classes (see ``snapshots._ALLOWED``)."""
+        arrays = {"starts": self._starts, "vectors": self._vectors, "summaries": self._summaries,
+                  "centroids": self._centroids}
+        return {
+            "embedder": self.embedder,
+            "arrays": {name: (a.dtype.str, a.shape, a.tobytes()) for name, a in arrays.items()},
+            "taught": {index: (v.shape, v.tobytes()) for index, v in self._taught.items()},
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.embedder = state["embedder"]
+        arrays = {name: np.frombuffer(data, dtype=np.dtype(kind)).reshape(shape)
+                  for name, (kind, shape, data) in state["arrays"].items()}
+        self._starts, self._vectors = arrays["starts"], arrays["vectors"]
+        self._summaries, self._centroids = arrays["summaries"], arrays["centroids"]
+        self._taught = {index: np.frombuffer(data, dtype=np.float32).reshape(shape)
+                        for index, (shape, data) in state["taught"].items()}
