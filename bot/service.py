@@ -19,7 +19,7 @@ import itertools
 import re
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
@@ -177,9 +177,9 @@ class Recorder(Protocol):
 
     def record_feedback(self, query_id: int, user_id: int, vote: str) -> None: ...
 
-    async def learn(self, phrasing: str, normalized: str, entry_id: str) -> None: ...
+    def learn(self, phrasing: str, normalized: str, entry_id: str) -> Awaitable[None]: ...
 
-    async def dismiss(self, normalized: str) -> None: ...
+    def dismiss(self, normalized: str) -> Awaitable[None]: ...
 
 
 def index_knowledge(

@@ -555,13 +555,13 @@ async def test_a_failing_batch_never_undoes_a_concurrent_learn_forget_or_purge(
             release.wait(10)
             return 1
 
-        db = await query_log.connection()
-        await db.create_function("hold", 0, hold)
-        await db.execute(  # TEMP: this connection only; the writer's reconnect after the failure drops it
+        connection = await query_log.connection()
+        await connection.create_function("hold", 0, hold)
+        await connection.execute(  # TEMP: this connection only; the writer's reconnect after the failure drops it
             "CREATE TEMP TRIGGER fail_a_vote BEFORE INSERT ON feedback WHEN hold()"
             " BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
         )
-        await db.commit()
+        await connection.commit()
         service.record_feedback(asked.query_id, 8, "up")  # its batch opens a transaction and stops in hold()
         assert await asyncio.to_thread(entered.wait, 10)
         moderator = asyncio.create_task(a_moderator_writes(query_log, what, 7))

@@ -10,7 +10,7 @@ import logging
 import sqlite3
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import discord
 import pytest
@@ -98,7 +98,7 @@ class RefusingHTTP(RecordingHTTP):
 
     async def request(self, route: Any, **kwargs: Any) -> Any:
         if route.path == "/users/@me":
-            raise discord.HTTPException(_Unauthorized(), {"message": "401: Unauthorized", "code": 0})
+            raise discord.HTTPException(cast(Any, _Unauthorized()), {"message": "401: Unauthorized", "code": 0})
         return await super().request(route, **kwargs)
 
 

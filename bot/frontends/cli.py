@@ -113,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     code = _command(args, settings)
-    return ROWS_LOST if code == 0 and getattr(args, "rows_lost", 0) else code
+    lost: int = getattr(args, "rows_lost", 0)
+    return ROWS_LOST if code == 0 and lost else code
 
 
 def _command(args: argparse.Namespace, settings: Settings) -> int:
