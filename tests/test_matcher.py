@@ -8,7 +8,16 @@ import pytest
 
 from bot.knowledge.loader import KnowledgeError, load_knowledge
 from bot.knowledge.model import KnowledgeBase
-from bot.matching.matcher import Matcher, Outcome, Scored, Thresholds, content_tokens, decide, stem
+from bot.matching.matcher import (
+    ASKS_FOR_SPECIFICS,
+    Matcher,
+    Outcome,
+    Scored,
+    Thresholds,
+    content_tokens,
+    decide,
+    stem,
+)
 from bot.service import MAX_QUESTION_CHARS, AnswerService, QuerySource
 
 
@@ -22,7 +31,7 @@ def test_confident_question_is_answered(tiny_service):
 
 def test_two_entries_too_close_to_call_are_suggested(tiny_kb):
     # Both entries are about partners and not linked as related; neither is clearly ahead.
-    service = AnswerService(tiny_kb, Thresholds(answer=25, suggest=20, margin=10))
+    service = AnswerService(tiny_kb, Thresholds(answer=25, suggest=10, margin=50))
     answer = service.answer("partners", source=QuerySource.CLI)
     assert answer.outcome is Outcome.SUGGESTED and not answer.answered
     assert {e.id for e in answer.suggestions} == {"partner-exercises", "peace-partnership"}
@@ -149,7 +158,7 @@ def test_long_question_is_read_up_to_the_limit(tiny_service):
 
 
 def test_answer_json_contract(tiny_kb):
-    service = AnswerService(tiny_kb, Thresholds(answer=25, suggest=20, margin=10))
+    service = AnswerService(tiny_kb, Thresholds(answer=25, suggest=10, margin=50))
     data = service.answer("partners", source=QuerySource.CLI).as_dict()
     assert data["outcome"] == "suggested" and data["answered"] is False
     assert set(data["entry"]) >= {"id", "title", "summary", "related", "sources"}
@@ -206,3 +215,17 @@ def test_a_lowercase_acronym_is_read_as_one_only_when_the_question_says_so(bundl
     match = Matcher(bundled_kb).match(question)
     answered = match.best.entry.id if match.outcome is Outcome.ANSWERED and match.best else None
     assert answered == answered_with
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("where is nato headquarters", True),
+        ("what year was the treaty signed", True),
+        ("who commanded the mission in afghanistan", True),
+        ("where is nato deterrence heading", False),  # a direction, not a place
+        ("what does article 5 say", False),
+    ],
+)
+def test_questions_asking_for_figures_dates_places_or_names_are_recognised(question, asks):
+    assert bool(ASKS_FOR_SPECIFICS.search(question)) is asks

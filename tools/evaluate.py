@@ -31,9 +31,9 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from bot.knowledge.loader import load_knowledge
-from bot.knowledge.model import Entry, KnowledgeBase
+from bot.knowledge.model import KnowledgeBase
 from bot.matching.confidence import Calibration, Evidence, fit
-from bot.matching.matcher import Matcher, Outcome, Scored, Thresholds, decide
+from bot.matching.matcher import Candidate, Matcher, Outcome, Scored, Thresholds, decide
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS_DIR = PROJECT_ROOT / "tests" / "data"
@@ -165,20 +165,20 @@ def load_sets(paths: Sequence[Path]) -> list[Question]:
     return [question for path in paths if path.exists() for question in load_questions(path)]
 
 
-Candidates = list[tuple[Entry, Evidence]]
+Candidates = list[Candidate]
 
 
 def ranked_by(matcher: Matcher, candidates: Candidates, calibration: Calibration) -> list[Scored]:
     """What ``Matcher.rank`` returns, for evidence gathered once, under another calibration."""
-    scored = [Scored(entry, round(100 * calibration.probability(evidence), 2)) for entry, evidence in candidates]
+    scored = [Scored(c.entry, round(100 * calibration.probability(c.evidence), 2)) for c in candidates]
     scored.sort(key=lambda s: (-s.score, s.entry.id))
     return scored[: matcher.RANKED]
 
 
 def training_rows(question: Question, candidates: Candidates) -> list[tuple[Evidence, bool]]:
     """The leading candidates by blended score (not by any calibration), labelled right or not."""
-    leading = sorted(candidates, key=lambda item: -item[1].lead)[:TRAINING_CANDIDATES]
-    return [(evidence, entry.id in question.expected) for entry, evidence in leading]
+    leading = sorted(candidates, key=lambda c: -c.evidence.lead)[:TRAINING_CANDIDATES]
+    return [(c.evidence, c.entry.id in question.expected) for c in leading]
 
 
 def calibrate(

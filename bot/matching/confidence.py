@@ -80,5 +80,5 @@ def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 # Fitted by `python -m tools.evaluate --calibrate` on tests/data/questions_tune*.yaml; order as in FEATURES.
 CALIBRATION = Calibration(
-    bias=-5.1288, weights=(1.7617, 1.5198, 3.4324, 0.4934, 1.5058, 1.2208, 0.4284, 1.7921, -1.5941, -3.0553)
+    bias=-5.0593, weights=(1.5386, 1.5056, 3.6312, 0.692, 1.3009, 1.4842, 0.6258, 1.5005, -1.6341, -4.0264)
 )

@@ -54,6 +54,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from operator import itemgetter
+from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 
@@ -93,7 +94,7 @@ ASKS_FOR_SPECIFICS = re.compile(
     r"|currently|nowadays|these days|this year|last year|next year|exact date|what date|which date"
     r"|what percentage|what percent|which (city|cities|countries|country|members|nations|tanks|weapons)"
     r"|who (led|leads|commanded|commands|founded|heads|chairs|is the|was the)|what is the name|what was the name"
-    r"|where is|where was|stand for)\b"
+    r"|where (is|was)\b(?!.*\b(heading|headed|going)\b)|stand for)\b"
 )
 
 ScorerFunction = Callable[..., float]
@@ -113,7 +114,7 @@ class Thresholds:
     the tuning sets: at most 2% of questions answered wrongly (out of fold).
     """
 
-    answer: float = 78.0
+    answer: float = 76.0
     suggest: float = 55.0
     margin: float = 0.0
 
@@ -142,6 +143,14 @@ class Scoring:
 class Scored:
     entry: Entry
     score: float
+
+
+class Candidate(NamedTuple):
+    """An entry the question may be about, what the decision knows of it, and how probably it is right."""
+
+    entry: Entry
+    evidence: Evidence
+    probability: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,11 +295,11 @@ class Matcher:
     def rank(self, question: str) -> tuple[Scored, ...]:
         """The best candidates, most probably right first, each scored with that probability (0-100)."""
         return tuple(
-            Scored(entry, round(100 * self.calibration.probability(evidence), 2))
-            for entry, evidence in self.evidence(question)
-        )[: self.RANKED]
+            Scored(candidate.entry, round(100 * candidate.probability, 2))
+            for candidate in self.evidence(question)[: self.RANKED]
+        )
 
-    def evidence(self, question: str) -> list[tuple[Entry, Evidence]]:
+    def evidence(self, question: str) -> list[Candidate]:
         """Candidate entries with what the decision knows of each, most probable first.
 
         Candidates are the entries the question's words point to plus the entries closest in
@@ -312,18 +321,18 @@ class Matcher:
             if index not in lexical:
                 lexical[index] = self._lexical_of(index, " ".join(sorted(tokens)), coverage.get(index, 0.0) / needed)
         semantic = self._meaning.scores(query, lexical)
-        blended = {index: lexical[index] / 100 + semantic[index] for index in lexical}
+        blended = sorted(((lexical[i] / 100 + semantic[i], i) for i in lexical), reverse=True)
         by_lexical, by_meaning = max(lexical, key=lexical.__getitem__), max(semantic, key=semantic.__getitem__)
         unknown = sum(w for t, w in zip(tokens, weights, strict=True) if t not in self._words) / (sum(weights) or 1)
         found = []
-        for index, score in blended.items():
-            others = [(other, b) for other, b in blended.items() if other != index]
-            rivals = [b for other, b in others if not _linked(self._entries[index], self._entries[other])]
+        for score, index in blended:
+            entry = self._entries[index]
+            others = [(b, self._entries[other]) for b, other in blended if other != index]
             evidence = Evidence(
                 lexical=lexical[index] / 100,
                 semantic=semantic[index],
-                lead=score - max((b for _, b in others), default=0.0),
-                lead_unrelated=score - max(rivals, default=0.0),
+                lead=score - (others[0][0] if others else 0.0),
+                lead_unrelated=score - next((b for b, other in others if not _linked(entry, other)), 0.0),
                 lexical_top=float(index == by_lexical),
                 semantic_top=float(index == by_meaning),
                 coverage=min(coverage.get(index, 0.0) / needed, 1.0),
@@ -331,9 +340,9 @@ class Matcher:
                 unknown=unknown,
                 specifics=float(specifics),
             )
-            found.append((self.calibration.probability(evidence), self._entries[index], evidence))
-        found.sort(key=lambda item: (-item[0], item[1].id))
-        return [(entry, evidence) for _, entry, evidence in found]
+            found.append(Candidate(entry, evidence, self.calibration.probability(evidence)))
+        found.sort(key=lambda candidate: (-candidate.probability, candidate.entry.id))
+        return found
 
     def query_tokens(self, normalized: str) -> list[str]:
         """Content tokens of a normalised question, each corrected to a known word where one is close."""
