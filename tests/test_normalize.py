@@ -85,6 +85,8 @@ def test_idempotent(normalize):
         ("good morning all! quick question, what is deterrence", "what is deterrence"),
         ("explain like i'm 5: nuclear sharing", "nuclear sharing"),
         ("a friendly country and plain facts", "a friendly country and plain facts"),
+        ("hot take: dumb question, what is deterrence", "what is deterrence"),
+        ("saw this in general, not trying to start a fight: what is deterrence", "general what is deterrence"),
     ],
 )
 def test_chat_filler_around_a_question_is_dropped(normalize, raw, expected):

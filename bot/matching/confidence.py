@@ -80,5 +80,5 @@ def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 # Fitted by `python -m tools.evaluate --calibrate` on tests/data/questions_tune*.yaml; order as in FEATURES.
 CALIBRATION = Calibration(
-    bias=-5.0593, weights=(1.5386, 1.5056, 3.6312, 0.692, 1.3009, 1.4842, 0.6258, 1.5005, -1.6341, -4.0264)
+    bias=-5.0964, weights=(1.4907, 1.5405, 3.4251, 0.6194, 1.4542, 1.5471, 0.5604, 1.5311, -1.7703, -4.0227)
 )

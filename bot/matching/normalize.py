@@ -58,7 +58,9 @@ _CHAT_FILLER = re.compile(
     r"|in plain (?:english|words|terms)|in simple (?:words|terms)|explain like im (?:5|five)|eli5"
     r"|(?:good )?(?:morning|afternoon|evening) (?:all|everyone|folks|team|guys)"
     r"|(?:does )?any ?(?:one|body) know|can (?:some|any) ?(?:one|body) (?:explain|tell me)"
-    r"|quick (?:question|q)|serious question|dumb question|stupid question|random question"
+    r"|quick (?:question|q)|(?:serious|dumb|stupid|silly|random|noob|basic) question|hot take"
+    r"|(?:good )?morning|good (?:afternoon|evening)|study session|debate prep|exam prep"
+    r"|not trying to start (?:a fight|an argument|drama)|saw (?:this|that|it) (?:in|on)"
     r")(?!\S)"
 )
 
