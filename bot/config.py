@@ -22,6 +22,9 @@ from typing import Any
 from bot.matching.matcher import Thresholds
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Where the default folders (knowledge/, data/) are: the checkout's when allybot runs from one; an installed package
+# has no project beside it, so the working directory's, where .env is read from too.
+DEFAULTS_ROOT = PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").is_file() else Path.cwd()
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MAX_SNOWFLAKE = 2**63 - 1  # Discord ids are 64-bit snowflakes whose top bit is never set (SQLite's INTEGER, too)
 MAX_COOLDOWN_RATE = 10_000  # questions per window: each user's window keeps one timestamp per question
@@ -38,8 +41,8 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     discord_token: str | None = field(default=None, repr=False)
-    knowledge_dir: Path = PROJECT_ROOT / "knowledge"
-    db_path: Path = PROJECT_ROOT / "data" / "allybot.sqlite3"
+    knowledge_dir: Path = DEFAULTS_ROOT / "knowledge"
+    db_path: Path = DEFAULTS_ROOT / "data" / "allybot.sqlite3"
     # Where built indexes are saved for fast restarts; None: not saved. load_settings defaults it to
     # a "snapshots" folder beside db_path (the one default that depends on another setting).
     snapshot_dir: Path | None = None

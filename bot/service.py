@@ -5,6 +5,12 @@ transport and this service, so an answer is the same wherever it is asked.
 The matcher (knowledge base plus index) is held in a single attribute and
 replaced whole on reload: a question in flight keeps the matcher it started
 with, and no question ever sees half of an old and half of a new index.
+Everything a front end shows comes out of one matcher too: an :class:`Answer`
+or a :class:`Topic` carries its entry's category title and related entries, so
+a front end never looks anything up in ``service.knowledge`` afterwards (a
+reload in between would mix two knowledge bases in one reply). Teaching and
+dismissing also go through the service, which persists them through its
+:class:`Recorder` (the query log) before they take effect.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import itertools
 import re
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
@@ -25,6 +31,7 @@ from bot.knowledge.model import Entry, KnowledgeBase
 from bot.matching.matcher import Matcher, Outcome, Scored, Thresholds
 from bot.matching.snapshots import Snapshots
 from bot.pacing import Pacer
+from bot.querylog import QueryLogUnavailable
 
 MAX_QUESTION_CHARS = 2000  # read this much of a question; Discord messages are at most 2000 characters
 MAX_SUGGESTIONS = 3
@@ -54,6 +61,19 @@ class Asker:
 
 
 @dataclass(frozen=True, slots=True)
+class Topic:
+    """One entry as front ends show it, resolved against the knowledge base it came from."""
+
+    entry: Entry
+    category: str  # the category's title
+    related: tuple[Entry, ...]  # the related entries that knowledge base has
+
+    @classmethod
+    def of(cls, entry: Entry, knowledge: KnowledgeBase) -> Topic:
+        return cls(entry, knowledge.category_title(entry.category), knowledge.related(entry))
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """What allybot says to one question, independent of how it is shown."""
 
@@ -61,7 +81,7 @@ class Answer:
     normalized: str
     outcome: Outcome
     score: float
-    entry: Entry | None
+    topic: Topic | None  # the best entry, resolved; None when unanswered
     alternatives: tuple[Scored, ...]
     kb_version: str
     latency_ms: float
@@ -72,6 +92,10 @@ class Answer:
     @property
     def answered(self) -> bool:
         return self.outcome is Outcome.ANSWERED
+
+    @property
+    def entry(self) -> Entry | None:
+        return self.topic.entry if self.topic else None
 
     @property
     def suggestions(self) -> tuple[Entry, ...]:
@@ -143,11 +167,33 @@ def new_query_id() -> int:
 
 
 class Recorder(Protocol):
-    """Where answers and votes are recorded (the query log). Must never block or raise."""
+    """Where answers, votes and moderators' decisions are kept (the query log implements it).
+
+    ``record`` and ``record_feedback`` must never block or raise; ``learn`` and ``dismiss``
+    return once the decision is stored, and raise when it cannot be.
+    """
 
     def record(self, answer: Answer, source: QuerySource, asker: Asker | None = None) -> None: ...
 
     def record_feedback(self, query_id: int, user_id: int, vote: str) -> None: ...
+
+    def learn(self, phrasing: str, normalized: str, entry_id: str) -> Awaitable[None]: ...
+
+    def dismiss(self, normalized: str) -> Awaitable[None]: ...
+
+
+def index_knowledge(
+    knowledge: Matcher | KnowledgeBase | Path, thresholds: Thresholds, snapshots: Snapshots | None = None
+) -> Matcher:
+    """A matcher for ``knowledge``: as given, over a loaded knowledge base, or over a folder (from its snapshot when
+    ``snapshots`` has one; raises KnowledgeError when the folder is invalid)."""
+    if isinstance(knowledge, Matcher):
+        return knowledge
+    if isinstance(knowledge, KnowledgeBase):
+        return Matcher(knowledge, thresholds)
+    if snapshots is not None:
+        return snapshots.matcher(knowledge, thresholds)
+    return Matcher(load_knowledge(knowledge), thresholds)
 
 
 class AnswerService:
@@ -159,15 +205,15 @@ class AnswerService:
 
     def __init__(
         self,
-        knowledge: KnowledgeBase | Path,
+        knowledge: Matcher | KnowledgeBase | Path,
         thresholds: Thresholds | None = None,
         recorder: Recorder | None = None,
         learned: Mapping[str, Sequence[str]] | None = None,
         snapshots: Snapshots | None = None,
     ) -> None:
-        """Serve ``knowledge``, a loaded knowledge base or its folder (raises KnowledgeError if invalid).
-
-        From a folder, ``snapshots`` (if given) spare a restart the parsing and indexing.
+        """Serve ``knowledge``: a built matcher, a loaded knowledge base or its folder (raises KnowledgeError if
+        invalid). From a folder, ``snapshots`` (if given) spare a restart the parsing and indexing; reloads use them
+        too. ``recorder`` (the query log) is told every answer and vote, and keeps what moderators teach.
         """
         self._thresholds = thresholds or Thresholds()
         self.recorder = recorder
@@ -176,14 +222,8 @@ class AnswerService:
         self._matcher = self._index(knowledge)
         self._pacer = Pacer()
 
-    def _index(self, knowledge: KnowledgeBase | Path) -> Matcher:
-        if isinstance(knowledge, KnowledgeBase):
-            matcher = Matcher(knowledge, self._thresholds)
-        elif self._snapshots is not None:
-            matcher = self._snapshots.matcher(knowledge, self._thresholds)
-        else:
-            matcher = Matcher(load_knowledge(knowledge), self._thresholds)
-        return matcher.with_phrasings(self._learned)
+    def _index(self, knowledge: Matcher | KnowledgeBase | Path) -> Matcher:
+        return index_knowledge(knowledge, self._thresholds, self._snapshots).with_phrasings(self._learned)
 
     @property
     def matcher(self) -> Matcher:
@@ -210,7 +250,7 @@ class AnswerService:
             normalized=match.normalized,
             outcome=match.outcome,
             score=best.score if best else 0.0,
-            entry=best.entry if best and match.outcome is not Outcome.UNANSWERED else None,
+            topic=Topic.of(best.entry, matcher.knowledge) if best and match.outcome is not Outcome.UNANSWERED else None,
             alternatives=match.ranked[1:] if match.outcome is not Outcome.UNANSWERED else (),
             kb_version=matcher.knowledge.version,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
@@ -230,16 +270,49 @@ class AnswerService:
         """Autocomplete choices for ``text`` (see :meth:`Matcher.complete`), in turn with the questions."""
         return await self._pacer.run(partial(self._matcher.complete, text, limit))
 
+    def topic(self, entry_id: str) -> Topic | None:
+        """The entry with this id, resolved for showing; None when the knowledge base has no such entry."""
+        knowledge = self._matcher.knowledge
+        entry = knowledge.get(entry_id)
+        return Topic.of(entry, knowledge) if entry else None
+
+    def find_topic(self, wanted: str) -> Topic | None:
+        """The entry with this id, else the one whose title ``wanted`` best begins (as autocomplete ranks them)."""
+        matcher = self._matcher
+        entry = matcher.knowledge.get(wanted) or next(iter(matcher.complete(wanted, limit=1)), None)
+        return Topic.of(entry, matcher.knowledge) if wanted and entry else None
+
+    async def find_topic_in_turn(self, wanted: str) -> Topic | None:
+        """:meth:`find_topic` for code on the event loop, in turn with the questions."""
+        return await self._pacer.run(partial(self.find_topic, wanted))
+
     def record_feedback(self, query_id: int, user_id: int, vote: str) -> None:
         if self.recorder is not None:
             self.recorder.record_feedback(query_id, user_id, vote)
 
-    def teach(self, phrasing: str, entry_id: str) -> None:
-        """Make ``phrasing`` a phrasing of ``entry_id`` at once (the knowledge base itself is unchanged)."""
-        if self.knowledge.get(entry_id) is None:
-            raise KeyError(entry_id)
-        self._learned.setdefault(entry_id, []).append(phrasing)
-        self._matcher = self._matcher.with_phrasings({entry_id: [phrasing]})
+    def _keeper(self) -> Recorder:
+        if self.recorder is None:
+            raise QueryLogUnavailable("the query log is turned off for this bot")
+        return self.recorder
+
+    async def teach(self, phrasing: str, entry_id: str) -> Entry | None:
+        """Store that ``phrasing`` means ``entry_id``, then make it a phrasing of that entry at once (the YAML is
+        unchanged; learned phrasings survive reloads and, through the recorder, restarts).
+
+        Returns the entry, or None when the knowledge base has no such entry (nothing is stored then).
+        """
+        matcher = self._matcher
+        entry = matcher.knowledge.get(entry_id)
+        if entry is None:
+            return None
+        await self._keeper().learn(phrasing, matcher.normalize(phrasing), entry.id)
+        self._learned.setdefault(entry.id, []).append(phrasing)
+        self._matcher = self._matcher.with_phrasings({entry.id: [phrasing]})
+        return entry
+
+    async def dismiss(self, question: str) -> None:
+        """Store that ``question`` (and questions normalised like it) is out of scope: no longer a gap."""
+        await self._keeper().dismiss(self._matcher.normalize(question))
 
     def reload(self, directory: Path | None = None) -> KnowledgeChange:
         """Reload from disk and switch in one step; on any validation error raise and keep serving the current one."""

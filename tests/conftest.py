@@ -1,16 +1,22 @@
-"""Shared fixtures: the bundled and the tiny test knowledge bases, and a CLI runner."""
+"""Shared fixtures: the bundled and the tiny test knowledge bases, the app as every entry point builds it, a CLI
+runner."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.app import App, open_app
+from bot.config import Settings
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import KnowledgeBase
 from bot.service import AnswerService
@@ -33,6 +39,20 @@ def tiny_kb() -> KnowledgeBase:
 @pytest.fixture
 def tiny_service(tiny_kb: KnowledgeBase) -> AnswerService:
     return AnswerService(tiny_kb)
+
+
+def app_settings(folder: Path, knowledge: Path = TINY_KB, base: Settings | None = None, **overrides: Any) -> Settings:
+    """``base`` (default: the defaults) for :func:`bot.app.open_app`: a knowledge folder, the query-log file
+    ``folder/log.sqlite3``, no snapshots, and no retention purge unless asked for (tests that want one say so)."""
+    fixed: dict[str, Any] = {"knowledge_dir": knowledge, "db_path": folder / "log.sqlite3", "snapshot_dir": None}
+    return dataclasses.replace(base or Settings(), **{"retention_days": None, **fixed, **overrides})
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[App]:
+    """The tiny knowledge base served with a query log on a temporary file, built by the composition root."""
+    async with open_app(app_settings(tmp_path)) as opened:
+        yield opened
 
 
 @pytest.fixture

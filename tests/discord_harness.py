@@ -7,7 +7,8 @@
   functions the websocket calls, so discord.py parses them and dispatches to the
   bot's command tree, component views and listeners.
 - The bot logs in with ``Client.login``: its ``setup_hook`` loads the cogs exactly as in
-  production.
+  production. Its parts come from the composition root (``bot.app.open_app``) like every
+  entry point's: the harness takes the settings, service and query log it built.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 
 from bot.config import Settings
 from bot.frontends.discord_bot.client import AllyBot
+from bot.querylog.store import QueryLog
 from bot.service import AnswerService
 
 APP_ID = 900000000000000001
@@ -286,7 +288,7 @@ class RecordingHTTP(HTTPClient, _Recorder):
                 "flags": 0,
             }
         if path.endswith("/commands"):
-            return [{**c, "id": str(next(_ids)), "application_id": str(APP_ID), "version": "1"} for c in payload]
+            return [{**c, "id": str(next(_ids)), "application_id": str(APP_ID), "version": "1"} for c in payload or []]
         if route.method == "POST" and path.endswith("/messages"):
             return self.message_for(route, payload)
         return {}
@@ -341,8 +343,11 @@ class Harness:
         return http
 
     @classmethod
-    async def start(cls, settings: Settings, service: AnswerService, token: str = "test-token") -> Harness:
-        bot = AllyBot(settings, service)
+    async def start(
+        cls, settings: Settings, service: AnswerService, query_log: QueryLog | None = None, token: str = "test-token"
+    ) -> Harness:
+        """Log in a bot on these parts (``query_log`` None: a bot with logging off, as ``--no-log``)."""
+        bot = AllyBot(settings, service, query_log)
         http = cls.offline(bot)
         adapter = RecordingAdapter()
         async_context.set(adapter)
@@ -365,7 +370,7 @@ class Harness:
                 for t in asyncio.all_tasks()
                 if t is not asyncio.current_task()
                 and not t.done()
-                and not t.get_coro().__qualname__.endswith("__timeout_task_impl")
+                and not getattr(t.get_coro(), "__qualname__", "").endswith("__timeout_task_impl")
                 and not t.get_name().startswith("querylog-")
             ]
             if not pending:
@@ -390,6 +395,14 @@ class Harness:
         followups = self.adapter.calls[before + 1 :]
         assert followups, "the bot deferred but never followed up"
         return followups[0].json
+
+    async def edited(self, message_id: int, components: list[dict[str, Any]]) -> None:
+        """A MESSAGE_UPDATE of a message the bot sent, as Discord sends after an edit: discord.py's view store hands
+        the new components to the message's view."""
+        payload = {**message("", author=user(BOT_ID, "allybot", bot=True)), "components": components}
+        payload["id"] = str(message_id)
+        self.bot._connection.parse_message_update(payload)  # type: ignore[arg-type]
+        await self.settle()
 
     async def post(self, payload: dict[str, Any]) -> list[Call]:
         """A MESSAGE_CREATE through the gateway parser; return what the bot sent back."""
@@ -420,6 +433,11 @@ def strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from strings(item)
+
+
+def custom_ids(payload: dict[str, Any]) -> list[str]:
+    """The custom ids of a message's components, row by row."""
+    return [c["custom_id"] for row in payload.get("components", []) for c in row["components"] if "custom_id" in c]
 
 
 def assert_sendable(payload: dict[str, Any]) -> None:

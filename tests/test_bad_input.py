@@ -30,13 +30,14 @@ import pytest
 import pytest_asyncio
 import yaml
 
+from bot.app import open_app
 from bot.config import Settings
 from bot.knowledge.model import KnowledgeBase
 from bot.matching.matcher import Outcome, Thresholds
 from bot.querylog.schema import QUERY_COLUMNS
 from bot.querylog.store import QueryLog
 from bot.service import MAX_QUESTION_CHARS, AnswerService, Asker, QuerySource
-from tests.conftest import BUNDLED_KB, run_cli
+from tests.conftest import BUNDLED_KB, app_settings, run_cli
 from tests.discord_harness import (
     ASK_CHANNEL_ID,
     BOT_ID,
@@ -179,7 +180,10 @@ def test_corpus_covers_every_category_of_the_issue():
 
 def check_answer(case: Case, answer: Any) -> None:
     """The service's answer meets the case's expectation (``answer`` is an Answer or its JSON dict)."""
-    get = answer.get if isinstance(answer, dict) else lambda name: getattr(answer, name)
+
+    def get(name: str) -> Any:
+        return answer[name] if isinstance(answer, dict) else getattr(answer, name)
+
     outcome = Outcome(get("outcome"))
     entry = get("entry")
     entry_id = entry["id"] if isinstance(entry, dict) else getattr(entry, "id", None)
@@ -193,12 +197,11 @@ def check_answer(case: Case, answer: Any) -> None:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def logged(bundled_kb: KnowledgeBase, tmp_path_factory) -> AsyncIterator[tuple[AnswerService, QueryLog]]:
-    """A service recording into one real query log for all cases (a log per case would cost a second)."""
-    query_log = QueryLog(tmp_path_factory.mktemp("service") / "log.sqlite3")
-    await query_log.open()
-    yield AnswerService(bundled_kb, recorder=query_log), query_log
-    await query_log.close()
+async def logged(tmp_path_factory) -> AsyncIterator[tuple[AnswerService, QueryLog]]:
+    """The app recording into one real query log for all cases (a log per case would cost a second)."""
+    async with open_app(app_settings(tmp_path_factory.mktemp("service"), BUNDLED_KB)) as app:
+        assert app.query_log is not None
+        yield app.service, app.query_log
 
 
 @pytest.mark.asyncio(loop_scope="module")
@@ -247,7 +250,8 @@ def the_answer_looks_right(case: Case, payload: dict[str, Any], kb: KnowledgeBas
     if case.expect == "refusal":
         assert not payload.get("embeds") and "/topics" in payload["content"]
     elif case.outcome == "answered" and not echoing:
-        assert payload["embeds"][0]["title"] == kb.get(case.entry).title
+        entry = kb.get(case.entry or "")
+        assert entry is not None and payload["embeds"][0]["title"] == entry.title
 
 
 @pytest.mark.asyncio(loop_scope="module")

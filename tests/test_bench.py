@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.bench.run import Plan, run
+from tests.conftest import BUNDLED_KB, ROOT
+from tools.bench.run import Plan, run
 
 TINY = Plan(sizes=(120,), questions=30, floor_questions=2, logged_questions=60, askers=(1, 3))
 
 
 def test_benchmark_reports_every_measurement(tmp_path: Path):
     report = tmp_path / "BENCHMARKS.md"
-    results = run(TINY, report)
+    results = run(TINY, report, BUNDLED_KB, ROOT / "tests" / "data" / "questions_tune.yaml")
 
     (size,) = results["sizes"]
     assert size["entries"] == 120, "the synthetic knowledge base has the size asked for"
@@ -29,4 +30,4 @@ def test_benchmark_reports_every_measurement(tmp_path: Path):
     for heading in ("## Answer latency", "## Load, index, memory and autocomplete", "## Query log", "Idle memory"):
         assert heading in text
     assert text.count("| 120 |") == 2, "one row per table for the one size"
-    assert "python -m bot bench" in text, "the report says how to reproduce it"
+    assert "python -m tools.bench" in text, "the report says how to reproduce it"

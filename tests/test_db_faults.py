@@ -95,8 +95,13 @@ def make_read_only(database: Path) -> Callable[[], object]:
     """Make ``database`` unwritable for this process; return what undoes it."""
     if os.geteuid() != 0:
         database.chmod(0o444)
+
         # SQLite creates -wal and -shm with the database's mode: an operator's fix is `chmod 644 log.sqlite3*`.
-        return lambda: [p.chmod(0o644) for p in database.parent.glob(f"{database.name}*")]
+        def undo() -> None:
+            for path in database.parent.glob(f"{database.name}*"):
+                path.chmod(0o644)
+
+        return undo
     made = subprocess.run(["chattr", "+i", str(database)], capture_output=True, text=True, check=False)
     if made.returncode != 0:  # a container without CAP_LINUX_IMMUTABLE: root writes whatever the mode
         pytest.skip(f"cannot make a file read-only for root here: {made.stderr.strip()}")
@@ -216,7 +221,7 @@ async def test_a_fault_present_at_start(
     bot = None
     try:
         async with fault(database) as expected:
-            bot = await Bot.start(kb_copy, database)
+            bot = await Bot.start(kb_copy, database.parent)
             answers = await ask_while_failing(bot, expected, caplog)
             await assert_reported_to_moderators(bot, expected)
         await assert_caught_up(bot, answers, caplog)  # the fault has cleared
@@ -233,7 +238,7 @@ async def test_a_fault_while_running(
     caplog: pytest.LogCaptureFixture,
     record_property: Callable[[str, Any], None],
 ) -> None:
-    bot = await Bot.start(kb_copy, tmp_path / "log.sqlite3")
+    bot = await Bot.start(kb_copy, tmp_path)
     try:
         before = [bot.service.answer("PfP", source=QuerySource.CLI)]
         await bot.log.flush()
@@ -269,7 +274,7 @@ async def test_a_damaged_file_is_moved_aside_and_a_new_log_started(
     assert_one_line_error(shell, "database disk image is malformed")
     assert database.read_bytes() == damaged, "reading never moves a file"
 
-    bot = await Bot.start(kb_copy, database)
+    bot = await Bot.start(kb_copy, database.parent)
     try:
         [moved] = tmp_path.glob("log.sqlite3.corrupt-*Z")
         assert moved.read_bytes() == damaged, "the evidence is kept as it was"
@@ -374,7 +379,7 @@ async def test_the_discord_bot_says_once_that_its_log_cannot_be_used(
     """The bot may answer without its log, but says so once, clearly, and moderators are told."""
     monkeypatch.setattr(store, "SHUTDOWN_WAIT", 0.1)  # the rows cannot be written: do not wait 10 s for them
     database = never_works(tmp_path, "folder")
-    bot = await Bot.start(kb_copy, database)
+    bot = await Bot.start(kb_copy, database.parent)
     try:
         answers = [bot.service.answer("PfP", source=QuerySource.SLASH, asker=Asker(n)) for n in range(QUESTIONS)]
         assert all(a.entry for a in answers)
@@ -550,13 +555,13 @@ async def test_a_failing_batch_never_undoes_a_concurrent_learn_forget_or_purge(
             release.wait(10)
             return 1
 
-        db = await query_log.connection()
-        await db.create_function("hold", 0, hold)
-        await db.execute(  # TEMP: this connection only; the writer's reconnect after the failure drops it
+        connection = await query_log.connection()
+        await connection.create_function("hold", 0, hold)
+        await connection.execute(  # TEMP: this connection only; the writer's reconnect after the failure drops it
             "CREATE TEMP TRIGGER fail_a_vote BEFORE INSERT ON feedback WHEN hold()"
             " BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
         )
-        await db.commit()
+        await connection.commit()
         service.record_feedback(asked.query_id, 8, "up")  # its batch opens a transaction and stops in hold()
         assert await asyncio.to_thread(entered.wait, 10)
         moderator = asyncio.create_task(a_moderator_writes(query_log, what, 7))

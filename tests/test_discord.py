@@ -7,24 +7,27 @@ components, flags (64 = ephemeral) and allowed_mentions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import discord
 import pytest
 
+from bot.app import open_app
 from bot.config import Settings
 from bot.frontends.discord_bot import client as client_module
 from bot.frontends.discord_bot.client import AllyBot, build_intents, run_bot, sync_commands
 from bot.frontends.discord_bot.render import MAX_EMBED_TOTAL, clip, entry_embed
-from bot.knowledge.model import Entry, KnowledgeBase
+from bot.knowledge.model import Entry
 from bot.matching.matcher import Thresholds
-from bot.querylog.store import QueryLog
-from bot.service import AnswerService
+from bot.service import AnswerService, Topic
+from tests.conftest import BUNDLED_KB, TINY_KB, app_settings
 from tests.discord_harness import (
     APP_ID,
     ASK_CHANNEL_ID,
@@ -34,6 +37,7 @@ from tests.discord_harness import (
     Harness,
     autocomplete,
     click,
+    custom_ids,
     message,
     option,
     slash,
@@ -42,32 +46,37 @@ from tests.discord_harness import (
 
 EPHEMERAL = 64
 ALL_COMMANDS = {"ask", "topic", "topics", "help", "querylog", "kb", "privacy"}
-NO_PINGS = {"parse": []}
+NO_PINGS: dict[str, list[str]] = {"parse": []}
 SETTINGS = Settings(ask_channel_ids=frozenset({ASK_CHANNEL_ID}), cooldown_rate=5, cooldown_seconds=30)
 
 
-@pytest.fixture
-async def harness(tiny_kb: KnowledgeBase) -> AsyncIterator[Harness]:
-    h = await Harness.start(SETTINGS, AnswerService(tiny_kb))
-    yield h
-    await h.stop()
+@contextlib.asynccontextmanager
+async def logged_in(folder: Path, knowledge: Path) -> AsyncIterator[Harness]:
+    """The bot over the app the composition root builds, with a query log in ``folder``."""
+    async with open_app(app_settings(folder, knowledge, base=SETTINGS)) as app:
+        h = await Harness.start(app.settings, app.service, app.query_log)
+        try:
+            yield h
+        finally:
+            await h.stop()
 
 
 @pytest.fixture
-async def bundled(bundled_kb: KnowledgeBase) -> AsyncIterator[Harness]:
-    h = await Harness.start(SETTINGS, AnswerService(bundled_kb))
-    yield h
-    await h.stop()
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    async with logged_in(tmp_path, TINY_KB) as h:
+        yield h
+
+
+@pytest.fixture
+async def bundled(tmp_path: Path) -> AsyncIterator[Harness]:
+    async with logged_in(tmp_path, BUNDLED_KB) as h:
+        yield h
 
 
 def data(call: Any) -> dict[str, Any]:
     """The message part of an interaction callback."""
     assert call.method == "POST" and call.path.endswith("/callback")
     return call.json["data"]
-
-
-def custom_ids(payload: dict[str, Any]) -> list[str]:
-    return [c["custom_id"] for row in payload.get("components", []) for c in row["components"] if "custom_id" in c]
 
 
 # --- set-up ------------------------------------------------------------------------------------
@@ -213,6 +222,17 @@ async def test_topics_lists_categories_then_pages_through_one(bundled):
     assert opened["embeds"][0]["title"] == "The NATO Response Force (NRF)" and opened["flags"] & EPHEMERAL
 
 
+async def test_the_pager_survives_discord_reporting_its_message_edited(bundled):
+    """discord.py's view store calls ``View._refresh(components)`` on MESSAGE_UPDATE; a pager method of that name
+    with another signature raised TypeError there, and the page turns after it used the wrong state."""
+    first = data(await bundled.interact(slash("topics", option("category", "counterterrorism"))))
+    message_id = bundled.adapter.last_message_id
+    await bundled.edited(message_id, first["components"])  # raised TypeError when the pager overrode _refresh
+    following = [c for row in first["components"] for c in row["components"] if c["type"] == 2][1]
+    turned = await bundled.interact(click(following["custom_id"], message_id=message_id))
+    assert turned.json["data"]["embeds"][0]["footer"]["text"].startswith("Page 2/2")
+
+
 async def test_someone_else_cannot_turn_your_pages(bundled):
     first = data(await bundled.interact(slash("topics", option("category", "counterterrorism"))))
     message_id = bundled.adapter.last_message_id
@@ -235,30 +255,27 @@ async def test_help_is_ephemeral(harness):
 # --- buttons, also after a restart ----------------------------------------------------------------
 
 
-async def test_topic_and_feedback_buttons_work_after_a_restart(tiny_kb, tmp_path):
+async def test_topic_and_feedback_buttons_work_after_a_restart(tmp_path):
     database = tmp_path / "log.sqlite3"
-    first_log = QueryLog(database)
-    await first_log.open()
-    first = await Harness.start(SETTINGS, AnswerService(tiny_kb, recorder=first_log))
-    payload = data(await first.interact(slash("ask", option("question", "mutual defence clause"))))
-    await first.stop()
-    await first_log.close()
+    settings = app_settings(tmp_path, base=SETTINGS)
+    async with open_app(settings) as app:
+        first = await Harness.start(app.settings, app.service, app.query_log)
+        payload = data(await first.interact(slash("ask", option("question", "mutual defence clause"))))
+        await first.stop()
     topic_id, up_id, down_id = custom_ids(payload)
     query_id = int(up_id.split(":")[2])
 
-    second_log = QueryLog(database)  # a new process: no views in memory, the same database
-    await second_log.open()
-    restarted = await Harness.start(SETTINGS, AnswerService(tiny_kb, recorder=second_log))
-    try:
-        opened = data(await restarted.interact(click(topic_id, components=payload["components"])))
-        assert opened["flags"] & EPHEMERAL and opened["embeds"][0]["title"] == "The founding treaty"
-        thanks = data(await restarted.interact(click(up_id, components=payload["components"])))
-        assert thanks["flags"] & EPHEMERAL and thanks["content"] == "Thanks, glad it helped."
-        changed = data(await restarted.interact(click(down_id, components=payload["components"])))
-        assert changed["flags"] & EPHEMERAL and "moderators will look" in changed["content"]
-    finally:
-        await restarted.stop()
-        await second_log.close()
+    async with open_app(settings) as app:  # a new process: no views in memory, the same database
+        restarted = await Harness.start(app.settings, app.service, app.query_log)
+        try:
+            opened = data(await restarted.interact(click(topic_id, components=payload["components"])))
+            assert opened["flags"] & EPHEMERAL and opened["embeds"][0]["title"] == "The founding treaty"
+            thanks = data(await restarted.interact(click(up_id, components=payload["components"])))
+            assert thanks["flags"] & EPHEMERAL and thanks["content"] == "Thanks, glad it helped."
+            changed = data(await restarted.interact(click(down_id, components=payload["components"])))
+            assert changed["flags"] & EPHEMERAL and "moderators will look" in changed["content"]
+        finally:
+            await restarted.stop()
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT question, source FROM queries WHERE id = ?", (query_id,)).fetchone() == (
             "mutual defence clause",
@@ -361,7 +378,7 @@ def test_embeds_respect_discord_limits(tiny_kb):
         sources=tiny_kb.get("mutual-defence").sources * 60,
         keywords=("x",),
     )
-    embed = entry_embed(huge, tiny_kb)
+    embed = entry_embed(Topic.of(huge, tiny_kb))
     assert len(embed.title) == 256 and embed.title.endswith("…")
     assert len(embed.description) <= 4096 and embed.description.endswith("…")
     assert len(embed.footer.text) <= 2048

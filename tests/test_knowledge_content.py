@@ -12,6 +12,7 @@ from bot.frontends.discord_bot.render import entry_embed
 from bot.frontends.terminal import WIDTH, render_entry
 from bot.knowledge.seeds import heading_key, read_all_headings
 from bot.knowledge.stats import compute_stats
+from bot.service import Topic
 from tests.conftest import ROOT, run_cli
 
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -196,7 +197,7 @@ def test_list_answers_are_bullets_in_the_embed(bundled_kb):
     listed = list_entries(bundled_kb)
     assert len(listed) >= 8, "list-like answers (success stories, readiness, partnerships...) are written as lists"
     for entry in listed:
-        description = entry_embed(entry, bundled_kb).description
+        description = entry_embed(Topic.of(entry, bundled_kb)).description
         lines = description.split("\n")
         items = [line for line in lines if line.startswith("- ")]
         assert len(items) >= 2, entry.id  # a markdown list: Discord shows each "- " line as a bullet
@@ -207,7 +208,7 @@ def test_list_answers_are_bullets_in_the_embed(bundled_kb):
 
 def test_list_answers_read_as_plain_text_in_the_console(bundled_kb):
     for entry in list_entries(bundled_kb):
-        text = render_entry(entry, bundled_kb)
+        text = render_entry(Topic.of(entry, bundled_kb))
         lines = text.split("\n")
         assert not [line for line in lines if line.lstrip().startswith("- ")], entry.id  # no raw markdown
         bullets = [line for line in lines if line.startswith("  • ")]

@@ -13,21 +13,26 @@ import io
 import os
 import shutil
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from bot.app import App, open_app
 from bot.config import Settings
 from bot.frontends.console import Console
-from bot.knowledge.loader import load_knowledge
-from bot.service import AnswerService
 from tests.conftest import TINY_KB, run_cli
 from tests.discord_harness import Harness, assert_sendable, option, slash
 
 MANAGE_SERVER = 1 << 5
 QUESTION = "which treaty created the alliance?"  # answered by the entry in treaty.yaml
 ANSWER_TITLE = "The founding treaty"
+
+
+def no_log_app(kb_dir: Path) -> AbstractAsyncContextManager[App]:
+    """The app over ``kb_dir`` with logging off (as ``--no-log``)."""
+    return open_app(Settings(knowledge_dir=kb_dir, snapshot_dir=None), log_queries=False)
 
 
 @pytest.fixture
@@ -179,9 +184,15 @@ def test_kb_check_names_file_and_line(kb_dir, fault, monkeypatch):
 
 @pytest.mark.parametrize("fault", FAULTS, ids=by_name)
 async def test_kb_reload_names_file_and_line_and_keeps_serving(kb_dir, fault, monkeypatch):
-    service = AnswerService(load_knowledge(kb_dir))
+    async with no_log_app(kb_dir) as app:
+        await reload_faulty(app, fault, monkeypatch)
+
+
+async def reload_faulty(app: App, fault: Fault, monkeypatch: pytest.MonkeyPatch) -> None:
+    service = app.service
+    kb_dir = Path(service.knowledge.directory)
     version = service.knowledge.version
-    harness = await Harness.start(Settings(), service)
+    harness = await Harness.start(app.settings, service)
     try:
         fault.apply(kb_dir, monkeypatch)
         reply = await harness.interact_deferred(slash("reload", group="kb", permissions=MANAGE_SERVER))
@@ -198,7 +209,6 @@ async def test_kb_reload_names_file_and_line_and_keeps_serving(kb_dir, fault, mo
 
 @pytest.mark.parametrize("fault", FAULTS, ids=by_name)
 def test_console_reload_names_file_and_line_and_keeps_serving(kb_dir, fault, monkeypatch):
-    service = AnswerService(load_knowledge(kb_dir))
     out = io.StringIO()
 
     async def typed() -> AsyncIterator[str]:
@@ -207,7 +217,11 @@ def test_console_reload_names_file_and_line_and_keeps_serving(kb_dir, fault, mon
         yield ":reload"
         yield QUESTION
 
-    asyncio.run(Console(service, out, interactive=False).run(typed()))
+    async def console() -> None:
+        async with no_log_app(kb_dir) as app:
+            await Console(app.service, out, interactive=False).run(typed())
+
+    asyncio.run(console())
     text = out.getvalue()
     assert "Reload failed; still using the previous knowledge base:" in text
     assert f"\n  {fault.expected}" in text, text
@@ -216,12 +230,12 @@ def test_console_reload_names_file_and_line_and_keeps_serving(kb_dir, fault, mon
 
 async def test_a_file_cut_between_entries_reloads_and_says_what_went(kb_dir, monkeypatch):
     """Indistinguishable from deleting the last entry on purpose: the reload succeeds and names it."""
-    service = AnswerService(load_knowledge(kb_dir))
-    harness = await Harness.start(Settings(), service)
-    try:
-        cut_after(b"(PfP)\n", "entries.yaml")(kb_dir, monkeypatch)
-        reply = await harness.interact_deferred(slash("reload", group="kb", permissions=MANAGE_SERVER))
-    finally:
-        await harness.stop()
+    async with no_log_app(kb_dir) as app:
+        harness = await Harness.start(app.settings, app.service)
+        try:
+            cut_after(b"(PfP)\n", "entries.yaml")(kb_dir, monkeypatch)
+            reply = await harness.interact_deferred(slash("reload", group="kb", permissions=MANAGE_SERVER))
+        finally:
+            await harness.stop()
     [embed] = reply["embeds"]
     assert embed["title"].startswith("Reloaded") and embed["description"] == "Removed: partner-exercises"

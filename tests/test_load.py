@@ -16,8 +16,10 @@ from typing import Any
 
 import yaml
 
-from bot.querylog.store import QueryLog, stored_question
-from bot.service import Answer, AnswerService, Asker, QuerySource
+from bot.app import open_app
+from bot.querylog.store import stored_question
+from bot.service import Answer, Asker, QuerySource
+from tests.conftest import BUNDLED_KB, app_settings
 from tests.discord_harness import CHANNEL_ID, GUILD_ID
 
 ASKERS, EACH = 100, 10
@@ -44,31 +46,30 @@ def questions() -> list[str]:
 
 
 async def test_a_thousand_questions_from_a_hundred_askers_are_each_logged_once(
-    bundled_kb, tmp_path: Path, record_property: Callable[[str, Any], None]
+    tmp_path: Path, record_property: Callable[[str, Any], None]
 ) -> None:
     database = tmp_path / "log.sqlite3"
-    query_log = QueryLog(database, retention_days=365)
-    await query_log.open()
-    service = AnswerService(bundled_kb, recorder=query_log)
-    asked = questions()
-    latencies: list[float] = []
+    async with open_app(app_settings(tmp_path, BUNDLED_KB, retention_days=365)) as app:
+        query_log, service = app.query_log, app.service
+        assert query_log is not None
+        asked = questions()
+        latencies: list[float] = []
 
-    async def asker(number: int) -> list[Answer]:
-        who = Asker(FIRST_USER_ID + number, GUILD_ID, CHANNEL_ID)
-        answers = []
-        for question in asked[number * EACH : (number + 1) * EACH]:
-            await asyncio.sleep(0)  # let the other askers and the log writer in between questions
-            started = time.perf_counter()
-            answers.append(service.answer(question, source=QuerySource.SLASH, asker=who))
-            latencies.append((time.perf_counter() - started) * 1000)
-        return answers
+        async def asker(number: int) -> list[Answer]:
+            who = Asker(FIRST_USER_ID + number, GUILD_ID, CHANNEL_ID)
+            answers = []
+            for question in asked[number * EACH : (number + 1) * EACH]:
+                await asyncio.sleep(0)  # let the other askers and the log writer in between questions
+                started = time.perf_counter()
+                answers.append(service.answer(question, source=QuerySource.SLASH, asker=who))
+                latencies.append((time.perf_counter() - started) * 1000)
+            return answers
 
-    started = time.perf_counter()
-    answers = [a for batch in await asyncio.gather(*(asker(n) for n in range(ASKERS))) for a in batch]
-    await asyncio.wait_for(query_log.flush(), 30)
-    elapsed = time.perf_counter() - started
-    health = query_log.health
-    await query_log.close()
+        started = time.perf_counter()
+        answers = [a for batch in await asyncio.gather(*(asker(n) for n in range(ASKERS))) for a in batch]
+        await asyncio.wait_for(query_log.flush(), 30)
+        elapsed = time.perf_counter() - started
+        health = query_log.health
 
     percentiles = statistics.quantiles(latencies, n=100)
     figures = (

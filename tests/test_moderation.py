@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -9,12 +10,10 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings
+from bot.app import App, open_app
 from bot.frontends.discord_bot.client import NOT_A_MODERATOR
-from bot.knowledge.loader import load_knowledge
-from bot.querylog import QueryLogUnavailable
-from bot.querylog.store import QueryLog
-from bot.service import AnswerService, Asker, QuerySource
+from bot.service import Asker, QuerySource
+from tests.conftest import app_settings
 from tests.discord_harness import (
     MODERATOR_ROLE_ID,
     OTHER_USER_ID,
@@ -29,7 +28,6 @@ from tests.discord_harness import (
 EPHEMERAL = 64
 MANAGE_SERVER = 1 << 5
 MANAGE_MESSAGES = 1 << 13
-SETTINGS = Settings(moderator_role_id=MODERATOR_ROLE_ID)
 UNANSWERED = [
     "what is the best pizza in town",
     "whats the best pizza in town?",
@@ -39,27 +37,24 @@ UNANSWERED = [
 
 
 class Bot:
-    """A logged-in bot with a query log on a temporary file, as one unit."""
+    """A logged-in bot over the app the composition root builds, with its query log in ``folder``."""
 
-    def __init__(self, harness: Harness, query_log: QueryLog, service: AnswerService) -> None:
-        self.harness, self.log, self.service = harness, query_log, service
+    def __init__(self, harness: Harness, app: App, stack: contextlib.AsyncExitStack) -> None:
+        self.harness, self.service, self._stack = harness, app.service, stack
+        assert app.query_log is not None
+        self.log = app.query_log
 
     @classmethod
-    async def start(cls, kb_dir: Path, database: Path) -> Bot:
-        query_log = QueryLog(database)
-        await query_log.open()
-        try:
-            learned = await query_log.learned()
-        except QueryLogUnavailable:  # as the CLI does: an unusable log means no learned phrasings
-            learned = {}
-        service = AnswerService(load_knowledge(kb_dir), recorder=query_log, learned=learned)
-        harness = await Harness.start(SETTINGS, service)
-        harness.bot.query_log = query_log
-        return cls(harness, query_log, service)
+    async def start(cls, kb_dir: Path, folder: Path, *, close_timeout: float | None = None) -> Bot:
+        stack = contextlib.AsyncExitStack()
+        settings = app_settings(folder, kb_dir, moderator_role_id=MODERATOR_ROLE_ID)
+        app = await stack.enter_async_context(open_app(settings, close_timeout=close_timeout))
+        harness = await Harness.start(app.settings, app.service, app.query_log)
+        stack.push_async_callback(harness.stop)
+        return cls(harness, app, stack)
 
     async def stop(self) -> None:
-        await self.harness.stop()
-        await self.log.close()
+        await self._stack.aclose()
 
     async def mod(self, name: str, *options: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("permissions", MANAGE_SERVER)
@@ -69,7 +64,7 @@ class Bot:
 
 @pytest.fixture
 async def bot(kb_copy: Path, tmp_path: Path) -> AsyncIterator[Bot]:
-    started = await Bot.start(kb_copy, tmp_path / "log.sqlite3")
+    started = await Bot.start(kb_copy, tmp_path)
     yield started
     await started.stop()
 
@@ -147,8 +142,7 @@ async def test_gaps_group_near_duplicates_most_frequent_first(bot):
 
 
 async def test_resolve_teaches_at_once_and_after_a_restart_and_closes_the_gap(kb_copy, tmp_path):
-    database = tmp_path / "log.sqlite3"
-    first = await Bot.start(kb_copy, database)
+    first = await Bot.start(kb_copy, tmp_path)
     try:
         ask_many(first)
         await first.log.flush()
@@ -163,7 +157,7 @@ async def test_resolve_teaches_at_once_and_after_a_restart_and_closes_the_gap(kb
         assert "pizza" not in gaps and "weather" in gaps
     finally:
         await first.stop()
-    again = await Bot.start(kb_copy, database)  # a restart keeps what was taught
+    again = await Bot.start(kb_copy, tmp_path)  # a restart keeps what was taught
     try:
         assert again.service.answer("best pizza in town", source=QuerySource.CLI).entry.id == "partner-exercises"
     finally:
@@ -238,12 +232,11 @@ async def test_privacy_shows_and_deletes_only_your_own_questions(bot):
 
 async def test_moderator_commands_say_when_the_log_is_unusable(kb_copy, tmp_path):
     (tmp_path / "blocked").write_text("a file where the log's folder should be")
-    broken = await Bot.start(kb_copy, tmp_path / "blocked" / "log.sqlite3")
+    broken = await Bot.start(kb_copy, tmp_path / "blocked", close_timeout=0.2)
     try:
         payload = await broken.mod("recent")
         assert payload["flags"] & EPHEMERAL and "query log cannot be used right now" in payload["content"]
         answer = broken.service.answer("PfP", source=QuerySource.CLI)
         assert answer.entry.id == "peace-partnership", "answers are not affected"
     finally:
-        await broken.harness.stop()
-        await broken.log.close(timeout=0.2)
+        await broken.stop()

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.app import App, open_app
 from bot.frontends.cli import _kept_up, _print_answers
 from bot.querylog import store
 from bot.querylog.schema import MIGRATIONS, QUERY_COLUMNS, SCHEMA_VERSION, QueryRow
 from bot.querylog.store import QueryLog
 from bot.service import AnswerService, Asker, QuerySource
-from tests.conftest import TINY_KB, run_cli
+from tests.conftest import TINY_KB, app_settings, run_cli
 from tests.discord_harness import (
     ASK_CHANNEL_ID,
     BOT_ID,
@@ -42,29 +42,23 @@ def rows(database: Path) -> list[dict]:
 
 
 @pytest.fixture
-async def query_log(tmp_path: Path) -> AsyncIterator[QueryLog]:
-    log = QueryLog(tmp_path / "log.sqlite3")
-    await log.open()
-    yield log
-    await log.close()
+def query_log(app: App) -> QueryLog:
+    assert app.query_log is not None
+    return app.query_log
 
 
 async def test_every_field_is_logged_from_discord_sources(tiny_kb, tmp_path):
     database = tmp_path / "log.sqlite3"
-    query_log = QueryLog(database)
-    await query_log.open()
-    h = await Harness.start(
-        Settings(ask_channel_ids=frozenset({ASK_CHANNEL_ID})), AnswerService(tiny_kb, recorder=query_log)
-    )
-    try:
-        await h.interact(slash("ask", option("question", "PfP?")))
-        me = user(BOT_ID, "allybot", bot=True)
-        await h.post(message(f"<@{BOT_ID}> which treaty created the alliance?", mentions=(me,)))
-        await h.post(message("best pizza in town", dm=True))
-        await h.post(message("partners", channel_id=ASK_CHANNEL_ID))
-    finally:
-        await h.stop()
-        await query_log.close()
+    async with open_app(app_settings(tmp_path, ask_channel_ids=frozenset({ASK_CHANNEL_ID}))) as app:
+        h = await Harness.start(app.settings, app.service, app.query_log)
+        try:
+            await h.interact(slash("ask", option("question", "PfP?")))
+            me = user(BOT_ID, "allybot", bot=True)
+            await h.post(message(f"<@{BOT_ID}> which treaty created the alliance?", mentions=(me,)))
+            await h.post(message("best pizza in town", dm=True))
+            await h.post(message("partners", channel_id=ASK_CHANNEL_ID))
+        finally:
+            await h.stop()
     logged = rows(database)
     assert [r["source"] for r in logged] == ["slash", "mention", "dm", "ask-channel"]
     slash_row, mention_row, dm_row, channel_row = logged
@@ -93,8 +87,8 @@ def test_cli_and_console_are_logged_and_no_log_is_respected(tmp_path):
     assert all(r["user_hash"] is None and r["guild_id"] is None for r in logged)
 
 
-async def test_a_vote_per_user_per_answer_and_a_later_click_changes_it(query_log, tiny_kb):
-    service = AnswerService(tiny_kb, recorder=query_log)
+async def test_a_vote_per_user_per_answer_and_a_later_click_changes_it(query_log, app):
+    service = app.service
     answer = service.answer("PfP", source=QuerySource.SLASH, asker=Asker(USER_ID))
     service.record_feedback(answer.query_id, USER_ID, "up")
     service.record_feedback(answer.query_id, USER_ID, "down")
@@ -130,8 +124,8 @@ async def test_migrates_an_empty_file_and_every_earlier_version(tmp_path):
                 assert db.execute("SELECT question FROM queries").fetchall() == [("old",)]
 
 
-async def test_retention_purges_old_questions_and_their_votes(query_log, tiny_kb):
-    service = AnswerService(tiny_kb, recorder=query_log)
+async def test_retention_purges_old_questions_and_their_votes(query_log, app):
+    service = app.service
     recent = service.answer("PfP", source=QuerySource.CLI)
     old = service.answer("partners", source=QuerySource.CLI)
     service.record_feedback(old.query_id, USER_ID, "down")
@@ -296,14 +290,11 @@ async def test_the_wal_is_checkpointed_often_so_a_small_disk_holds_rows(tiny_kb,
     assert len(rows(database)) == 200
 
 
-async def test_a_burst_on_the_command_line_waits_for_the_log_instead_of_running_ahead(tiny_kb, tmp_path, capsys):
+async def test_a_burst_on_the_command_line_waits_for_the_log_instead_of_running_ahead(app, query_log, capsys):
     """What SIGKILL can lose is what is answered but not written. While the writer is held inside a commit
     (a real trigger calling a function that waits), `ask --batch` stops answering after LAG_ROWS more
     rows instead of printing the whole burst (it printed all 300 before, none of them written)."""
-    database = tmp_path / "log.sqlite3"
-    query_log = QueryLog(database)
-    await query_log.open()
-    service = AnswerService(tiny_kb, recorder=query_log)
+    database, service = app.settings.db_path, app.service
     entered, release = threading.Event(), threading.Event()
 
     def hold() -> int:
@@ -320,7 +311,7 @@ async def test_a_burst_on_the_command_line_waits_for_the_log_instead_of_running_
         for n in range(300):
             yield f"PfP {n}"
 
-    answering = asyncio.create_task(_print_answers(_kept_up(burst(), query_log), service, json_lines=True))
+    answering = asyncio.create_task(_print_answers(_kept_up(burst(), app), service, json_lines=True))
     try:
         assert await asyncio.to_thread(entered.wait, 10)
         for _ in range(500):
@@ -331,5 +322,5 @@ async def test_a_burst_on_the_command_line_waits_for_the_log_instead_of_running_
     finally:
         release.set()
     await asyncio.wait_for(answering, 20)
-    await query_log.close()
+    await query_log.flush()
     assert len(rows(database)) == 300

@@ -10,17 +10,17 @@ import logging
 import sqlite3
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import discord
 import pytest
 
+from bot.app import open_app
 from bot.config import Settings
 from bot.frontends.cli import UserError, _discord_errors
 from bot.frontends.discord_bot.client import AllyBot, sync_commands
-from bot.querylog.store import QueryLog
 from bot.service import AnswerService
-from tests.conftest import ROOT, TINY_KB, run_cli
+from tests.conftest import ROOT, TINY_KB, app_settings, run_cli
 from tests.discord_harness import (
     ASK_CHANNEL_ID,
     BOT_ID,
@@ -57,30 +57,29 @@ def assert_no_raw_ids(contents: bytes) -> None:
         assert user_id.to_bytes(8, "big") not in contents and user_id.to_bytes(8, "little") not in contents
 
 
-async def test_no_raw_user_id_in_the_database_after_questions_votes_and_privacy(tiny_kb, tmp_path):
+async def test_no_raw_user_id_in_the_database_after_questions_votes_and_privacy(tmp_path):
     database = tmp_path / "log.sqlite3"
-    query_log = QueryLog(database)
-    await query_log.open()
-    h = await Harness.start(SETTINGS, AnswerService(tiny_kb, recorder=query_log))
-    h.bot.query_log = query_log
-    me = user(BOT_ID, "allybot", bot=True)
-    try:
-        answered = (await h.interact(slash("ask", option("question", f"<@{MENTIONED_ID}> what is PfP?")))).json
-        await h.interact(slash("ask", option("question", "mutual defence clause"), user_id=OTHER_USER_ID))
-        await h.post(message("which treaty created the alliance?", dm=True))
-        await h.post(message(f"ask <@!{MENTIONED_ID}> about partner exercises", channel_id=ASK_CHANNEL_ID))
-        await h.post(message(f"<@{BOT_ID}> <@{MENTIONED_ID}> PfP", mentions=(me, user(MENTIONED_ID, "colleague"))))
-        up, down = buttons(answered["data"])[-2:]
-        for voter, vote in ((USER_ID, up), (OTHER_USER_ID, down), (OTHER_USER_ID, up)):  # one vote changes
-            await h.interact(click(vote, user_id=voter))
-        await h.interact(slash("privacy"))  # looks only
-        shown = (await h.interact(slash("privacy", user_id=OTHER_USER_ID))).json["data"]
-        await h.interact(click(buttons(shown)[0], message_id=h.adapter.last_message_id, user_id=OTHER_USER_ID))
-        await query_log.flush()
-        assert_no_raw_ids(database_bytes(database))
-    finally:
-        await h.stop()
-        await query_log.close()
+    async with open_app(app_settings(tmp_path, base=SETTINGS)) as app:
+        query_log = app.query_log
+        assert query_log is not None and query_log.path == database
+        h = await Harness.start(app.settings, app.service, query_log)
+        me = user(BOT_ID, "allybot", bot=True)
+        try:
+            answered = (await h.interact(slash("ask", option("question", f"<@{MENTIONED_ID}> what is PfP?")))).json
+            await h.interact(slash("ask", option("question", "mutual defence clause"), user_id=OTHER_USER_ID))
+            await h.post(message("which treaty created the alliance?", dm=True))
+            await h.post(message(f"ask <@!{MENTIONED_ID}> about partner exercises", channel_id=ASK_CHANNEL_ID))
+            await h.post(message(f"<@{BOT_ID}> <@{MENTIONED_ID}> PfP", mentions=(me, user(MENTIONED_ID, "colleague"))))
+            up, down = buttons(answered["data"])[-2:]
+            for voter, vote in ((USER_ID, up), (OTHER_USER_ID, down), (OTHER_USER_ID, up)):  # one vote changes
+                await h.interact(click(vote, user_id=voter))
+            await h.interact(slash("privacy"))  # looks only
+            shown = (await h.interact(slash("privacy", user_id=OTHER_USER_ID))).json["data"]
+            await h.interact(click(buttons(shown)[0], message_id=h.adapter.last_message_id, user_id=OTHER_USER_ID))
+            await query_log.flush()
+            assert_no_raw_ids(database_bytes(database))
+        finally:
+            await h.stop()
     assert_no_raw_ids(database_bytes(database))
     with sqlite3.connect(database) as db:  # the scan covered real rows: the asker's questions and vote remain
         assert db.execute("SELECT COUNT(*) FROM queries WHERE user_hash IS NOT NULL").fetchone() == (4,)
@@ -99,7 +98,7 @@ class RefusingHTTP(RecordingHTTP):
 
     async def request(self, route: Any, **kwargs: Any) -> Any:
         if route.path == "/users/@me":
-            raise discord.HTTPException(_Unauthorized(), {"message": "401: Unauthorized", "code": 0})  # type: ignore[arg-type]
+            raise discord.HTTPException(cast(Any, _Unauthorized()), {"message": "401: Unauthorized", "code": 0})
         return await super().request(route, **kwargs)
 
 

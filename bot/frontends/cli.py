@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import json
 import logging
 import signal
@@ -25,19 +26,18 @@ from typing import Any, NoReturn, TextIO
 
 import aiosqlite
 
-from bot.config import PROJECT_ROOT, Settings, SettingsError, load_settings
+from bot.app import App, open_app
+from bot.config import Settings, SettingsError, load_settings
 from bot.frontends.console import Console
 from bot.frontends.terminal import format_report, learned_yaml, render_answer
 from bot.knowledge.loader import KnowledgeError, load_knowledge
 from bot.knowledge.model import KnowledgeBase
 from bot.knowledge.stats import compute_stats
-from bot.matching.snapshots import Snapshots
 from bot.querylog import QueryLogUnavailable, reports
 from bot.querylog.chart import bar_chart
 from bot.querylog.store import QueryLog
 from bot.service import AnswerService, QuerySource
 
-DEFAULT_SEEDS_DIR = PROJECT_ROOT.parent / "shared" / "seeds"
 ROWS_LOST = 3  # exit code: the command did its work, but the query log could not keep every row
 log = logging.getLogger("allybot")
 
@@ -89,16 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     learned.add_argument("--db", type=Path, metavar="PATH", help="query-log SQLite file (default: setting)")
     stats = kb.add_parser("stats", help="coverage by category and source, phrasings per entry")
     stats.add_argument("directory", nargs="?", type=Path)
-    stats.add_argument(
-        "--seeds",
-        type=Path,
-        default=DEFAULT_SEEDS_DIR,
-        metavar="DIR",
-        help="folder of seed articles, to list uncited section headings",
-    )
-    bench = commands.add_parser("bench", help="measure speed and memory; print a table and write BENCHMARKS.md")
-    bench.add_argument("--quick", action="store_true", help="small sizes, a few seconds (no file written by default)")
-    bench.add_argument("--out", type=Path, metavar="FILE", help="where to write the report (default: BENCHMARKS.md)")
+    stats.add_argument("--seeds", type=Path, metavar="DIR", help="folder of seed articles, to list uncited headings")
     parser.set_defaults(command="run", knowledge=None, db=None, no_log=False)  # bare `allybot` is `allybot run`
     return parser
 
@@ -122,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     code = _command(args, settings)
-    return ROWS_LOST if code == 0 and getattr(args, "rows_lost", 0) else code
+    lost: int = getattr(args, "rows_lost", 0)
+    return ROWS_LOST if code == 0 and lost else code
 
 
 def _command(args: argparse.Namespace, settings: Settings) -> int:
@@ -136,19 +128,9 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         return _run_logging(_ask(args, settings))
     if args.command == "sync":
         return _sync(args, settings)
-    if args.command == "bench":
-        return _bench(args)
     if args.command == "console":
         return _run_logging(_console(args, settings, interactive=sys.stdin.isatty()))
     return _run(args, settings)
-
-
-def _bench(args: argparse.Namespace) -> int:
-    from bot.bench.run import FULL, QUICK, run  # the benchmarks pull in the question set: only load them here
-
-    output = args.out or (None if args.quick else PROJECT_ROOT / "BENCHMARKS.md")
-    run(QUICK if args.quick else FULL, output)
-    return 0
 
 
 def _run_logging(command: Coroutine[Any, Any, int]) -> int:
@@ -179,52 +161,39 @@ def _run_logging(command: Coroutine[Any, Any, int]) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _answering(
-    args: argparse.Namespace, settings: Settings, *, strict: bool = True
-) -> AsyncIterator[tuple[AnswerService, QueryLog | None]]:
-    """The answer service, with the query log open around it unless --no-log; the log is flushed on exit.
+async def _app(
+    args: argparse.Namespace, settings: Settings, *, log_queries: bool = True, strict: bool = True
+) -> AsyncIterator[App]:
+    """The app (see bot.app) with this command's --knowledge, --db and --no-log; a knowledge base that does not
+    load is one line.
 
     ``strict``: a log path that cannot be opened at all is a set-up mistake (exit 2). The Discord bot is
     not strict: it answers anyway, and says so once in its log and to moderators. Rows the log could not
     write by the end are counted in ``args.rows_lost`` (exit code 3).
     """
-    if args.no_log:
-        yield _service(args.knowledge, settings), None
-        return
-    path = args.db or settings.db_path
-    query_log = QueryLog(path, salt=settings.user_hash_salt, retention_days=settings.retention_days)
-    try:
-        await query_log.open(strict=strict)
-    except QueryLogUnavailable as error:
-        raise UserError(
-            f"cannot use the query log {path}: {error} (set ALLYBOT_DB_PATH or --db, or pass --no-log)"
-        ) from error
-    try:
-        learned: dict[str, list[str]] = {}
-        if query_log.setup_error is None:  # already said, once
-            try:
-                learned = await query_log.learned()
-            except QueryLogUnavailable as error:
-                log.error("query log unavailable, answering without learned phrasings: %s", error)
-        yield _service(args.knowledge, settings, recorder=query_log, learned=learned), query_log
-    finally:
-        args.rows_lost = await query_log.close()
+    settings = dataclasses.replace(
+        settings, knowledge_dir=args.knowledge or settings.knowledge_dir, db_path=args.db or settings.db_path
+    )
+    app: App | None = None
+    with _knowledge_problems(settings.knowledge_dir):
+        try:
+            async with open_app(settings, log_queries=log_queries and not args.no_log, strict=strict) as app:
+                yield app
+        except QueryLogUnavailable as error:
+            if app is not None:  # raised by the command itself, not by opening the log
+                raise
+            raise UserError(
+                f"cannot use the query log {settings.db_path}: {error} (set ALLYBOT_DB_PATH or --db, or pass --no-log)"
+            ) from error
+        finally:
+            args.rows_lost = app.rows_lost if app is not None else 0
 
 
-async def _kept_up(lines: AsyncIterator[str], query_log: QueryLog | None) -> AsyncIterator[str]:
+async def _kept_up(lines: AsyncIterator[str], app: App) -> AsyncIterator[str]:
     """``lines``, each next one only once the query log has kept up with the answers so far (back-pressure)."""
     async for line in lines:
         yield line
-        if query_log is not None:
-            await query_log.keep_up()
-
-
-def _service(directory: Path | None, settings: Settings, **options: Any) -> AnswerService:
-    """The answer service over the knowledge folder, from its snapshot when one matches (see Settings)."""
-    directory = directory or settings.knowledge_dir
-    snapshots = Snapshots(settings.snapshot_dir) if settings.snapshot_dir else None
-    with _knowledge_problems(directory):
-        return AnswerService(directory, settings.thresholds, snapshots=snapshots, **options)
+        await app.keep_up()
 
 
 def _knowledge(directory: Path | None, settings: Settings) -> KnowledgeBase:
@@ -241,6 +210,8 @@ def _knowledge_problems(directory: Path) -> Iterator[None]:
     except KnowledgeError as error:
         first = error.problems[0]
         more = f" (and {error.total - 1} more; run: allybot kb check {directory})" if error.total > 1 else ""
+        if not directory.is_dir():  # e.g. an installed allybot run outside a checkout: say how to point at one
+            more = " (set ALLYBOT_KNOWLEDGE_DIR or pass --knowledge DIR)"
         raise UserError(f"cannot load the knowledge base: {first}{more}") from error
 
 
@@ -262,17 +233,17 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _console(args: argparse.Namespace, settings: Settings, *, interactive: bool) -> int:
-    async with _answering(args, settings) as (service, query_log):
-        lines = _kept_up(_read_lines(sys.stdin), query_log)
-        return await Console(service, sys.stdout, interactive=interactive).run(lines)
+    async with _app(args, settings) as app:
+        lines = _kept_up(_read_lines(sys.stdin), app)
+        return await Console(app.service, sys.stdout, interactive=interactive).run(lines)
 
 
 async def _discord(args: argparse.Namespace, settings: Settings) -> None:
     from bot.frontends.discord_bot.client import AllyBot, run_bot  # discord.py loads only when needed
 
     assert settings.discord_token
-    async with _answering(args, settings, strict=False) as (service, query_log):
-        await run_bot(AllyBot(settings, service, query_log), settings.discord_token)
+    async with _app(args, settings, strict=False) as app:
+        await run_bot(AllyBot(app.settings, app.service, app.query_log), settings.discord_token)
 
 
 def _sync(args: argparse.Namespace, settings: Settings) -> int:
@@ -280,10 +251,14 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
 
     if not settings.discord_token:
         raise UserError("sync needs DISCORD_TOKEN (in the environment or .env)")
-    guild_id = args.guild or settings.home_guild_id
-    bot = AllyBot(settings, AnswerService(_knowledge(None, settings)))
+    token, guild_id = settings.discord_token, args.guild or settings.home_guild_id
+
+    async def sync() -> list[Any]:
+        async with _app(args, settings, log_queries=False) as app:  # syncing answers nothing
+            return await sync_commands(AllyBot(app.settings, app.service), token, guild_id)
+
     with _discord_errors():
-        synced = asyncio.run(sync_commands(bot, settings.discord_token, guild_id))
+        synced = asyncio.run(sync())
     where = f"guild {guild_id}" if guild_id else "all guilds (global; may take up to an hour to appear)"
     print(f"Synced {len(synced)} commands to {where}: " + ", ".join(sorted(f"/{c.name}" for c in synced)))
     return 0
@@ -316,8 +291,8 @@ async def _ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.batch is None and (args.question is None or not args.question.strip()):
         raise UserError('the question is empty: allybot ask "what is article 5?"')
     with _questions(args) as questions:
-        async with _answering(args, settings) as (service, query_log):
-            await _print_answers(_kept_up(questions, query_log), service, json_lines=args.json)
+        async with _app(args, settings) as app:
+            await _print_answers(_kept_up(questions, app), app.service, json_lines=args.json)
     return 0
 
 
@@ -378,7 +353,7 @@ async def _print_answers(questions: AsyncIterator[str], service: AnswerService, 
         if json_lines:
             print(json.dumps(answer.as_dict(), ensure_ascii=False), flush=True)
         else:
-            print(render_answer(answer, service.knowledge) + "\n", flush=True)
+            print(render_answer(answer) + "\n", flush=True)
 
 
 @contextlib.asynccontextmanager
@@ -452,7 +427,8 @@ def _kb_stats(args: argparse.Namespace, settings: Settings) -> int:
     for file, count in stats.per_source_file.items():
         print(f"  {count:4}  {file}")
     if not stats.seeds_read:
-        print(f"\nSeed articles not found in {args.seeds}; pass --seeds DIR to check section coverage.")
+        where = f"Seed articles not found in {args.seeds}" if args.seeds else "No seed articles given"
+        print(f"\n{where}; pass --seeds DIR to check section coverage.")
         return 0
     print(f"\nSeed section headings no entry cites: {len(stats.uncited_headings)}")
     for heading in stats.uncited_headings:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterable
 from typing import TextIO
 
-from bot.frontends.terminal import related_entries, render_answer, render_entry, render_topics
+from bot.frontends.terminal import render_answer, render_entry, render_topics
 from bot.knowledge.loader import KnowledgeError
 from bot.knowledge.model import Entry
 from bot.matching.matcher import Outcome
-from bot.service import AnswerService, QuerySource
+from bot.service import AnswerService, QuerySource, Topic
 
 HELP = """\
 Type a question and press Enter. Commands:
@@ -72,23 +72,21 @@ class Console:
 
     def _ask(self, question: str) -> None:
         answer = self._service.answer(question, source=QuerySource.CONSOLE)
-        knowledge = self._service.knowledge
-        self._say(render_answer(answer, knowledge))
+        self._say(render_answer(answer))
         if answer.outcome is Outcome.SUGGESTED:
             self._choices = list(answer.suggestions)
-        elif answer.entry:
-            self._choices = related_entries(answer.entry, knowledge)
+        elif answer.topic:
+            self._choices = list(answer.topic.related)
         else:
             self._choices = []
             self._say("Browse what I know with :topics.")
 
     def _show_topic(self, wanted: str) -> None:
-        knowledge = self._service.knowledge
-        entry = knowledge.get(wanted) or next(iter(self._service.matcher.complete(wanted, limit=1)), None)
-        if not wanted or entry is None:
+        topic = self._service.find_topic(wanted)
+        if topic is None:
             self._say("Which topic? Give an id or a title, e.g. :topic article-5 (see :topics).")
             return
-        self._show(entry)
+        self._show(topic)
 
     def _open_choice(self, number: int) -> None:
         if not 1 <= number <= len(self._choices):
@@ -98,12 +96,15 @@ class Console:
                 else f"Choose a number from 1 to {len(self._choices)}."
             )
             return
-        self._show(self._choices[number - 1])
+        topic = self._service.topic(self._choices[number - 1].id)
+        if topic is None:
+            self._say("That topic is no longer in the knowledge base; see :topics.")
+            return
+        self._show(topic)
 
-    def _show(self, entry: Entry) -> None:
-        knowledge = self._service.knowledge
-        self._say(render_entry(entry, knowledge))
-        self._choices = related_entries(entry, knowledge)
+    def _show(self, topic: Topic) -> None:
+        self._say(render_entry(topic))
+        self._choices = list(topic.related)
 
     def _reload(self) -> None:
         try:

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
 import textwrap
 
+from bot.frontends.wording import SOURCES_NOTE, UNANSWERED, one_line
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.matching.matcher import Outcome
 from bot.matching.normalize import Normalizer
-from bot.service import Answer
+from bot.service import Answer, Topic
 
 WIDTH = 88
-UNANSWERED = "I don't have an answer for that yet; moderators can see it."
-SOURCES_NOTE = "AI-assisted articles"  # as the articles describe themselves; /help and :help say more
-# Control characters (a terminal escape sequence) and bidi controls (they would reorder the text around them).
-_UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def one_line(text: str) -> str:
-    """Someone's text shown inside ours: one line, without control or bidi characters."""
-    return " ".join(_UNSHOWABLE.sub(" ", text).split())
 
 
 def render_summary(summary: str) -> str:
@@ -34,30 +25,26 @@ def render_summary(summary: str) -> str:
     return "\n".join(lines)
 
 
-def render_entry(entry: Entry, knowledge: KnowledgeBase) -> str:
+def render_entry(topic: Topic) -> str:
+    entry = topic.entry
     lines = [entry.title, "=" * min(len(entry.title), WIDTH), "", render_summary(entry.summary), ""]
     lines.append(f"Sources ({SOURCES_NOTE}):")
     lines += [textwrap.fill(str(s), WIDTH, initial_indent="  ", subsequent_indent="    ") for s in entry.sources]
-    related = related_entries(entry, knowledge)
-    if related:
-        lines += ["Related topics:", render_choices(related)]
+    if topic.related:
+        lines += ["Related topics:", render_choices(topic.related)]
     return "\n".join(lines)
-
-
-def related_entries(entry: Entry, knowledge: KnowledgeBase) -> list[Entry]:
-    return [knowledge.entries[i] for i in entry.related if i in knowledge.entries]
 
 
 def render_choices(entries: list[Entry] | tuple[Entry, ...]) -> str:
     return "\n".join(f"  {number}. {entry.title} [{entry.id}]" for number, entry in enumerate(entries, start=1))
 
 
-def render_answer(answer: Answer, knowledge: KnowledgeBase) -> str:
+def render_answer(answer: Answer) -> str:
     lines = [answer.problem] if answer.problem else []
     if answer.truncated:
         lines.append("(Your question was long; I read only its beginning.)")
-    if answer.outcome is Outcome.ANSWERED and answer.entry:
-        lines.append(render_entry(answer.entry, knowledge))
+    if answer.outcome is Outcome.ANSWERED and answer.topic:
+        lines.append(render_entry(answer.topic))
     elif answer.outcome is Outcome.SUGGESTED:
         lines += ["I'm not sure which topic you mean. Did you mean:", render_choices(answer.suggestions)]
     elif not answer.problem:

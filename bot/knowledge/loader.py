@@ -201,6 +201,7 @@ def _too_deep(text: str) -> int:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_NESTING:
+                    assert event.start_mark is not None  # the parser marks every event it yields
                     return event.start_mark.line + 1
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1

@@ -103,3 +103,11 @@ class KnowledgeBase:
 
     def in_category(self, category_id: str) -> list[Entry]:
         return [entry for entry in self if entry.category == category_id]
+
+    def related(self, entry: Entry) -> tuple[Entry, ...]:
+        """The entries ``entry`` names as related that this knowledge base has, in the order it names them."""
+        return tuple(self.entries[i] for i in entry.related if i in self.entries)
+
+    def category_title(self, category_id: str) -> str:
+        """The title of a category (its id when the category is unknown)."""
+        return next((c.title for c in self.categories if c.id == category_id), category_id)

@@ -152,6 +152,8 @@ class WordIndex:
         return len(full) + len(partial)
 
     def _add(self, covered: defaultdict[int, float], word: str, weight: float, *, only_found: bool) -> None:
+        full: Iterable[int]
+        partial: Iterable[int]
         full, partial = self._postings[word]
         partial_weight = weight * self.summary_credit
         if only_found:

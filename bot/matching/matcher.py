@@ -1,8 +1,8 @@
 """Match a question to knowledge-base entries and decide whether to answer.
 
 How a question is scored. Every choice below was measured on the tuning question
-set (``tests/data/questions_tune.yaml``) with ``python -m bot.matching.evaluate``
-(``--grid`` searches scorers, weights and thresholds); the holdout set was only
+set (``tests/data/questions_tune.yaml``) with ``python -m tools.evaluate``
+(``--calibrate`` fits the decision and chooses the thresholds); the holdout sets are only
 used to report the final figures. "rank-1" = the best entry is right, "split" =
 how well one threshold separates right answers from out-of-scope questions.
 

@@ -27,7 +27,11 @@ from bot.service import AnswerService
 log = logging.getLogger(__name__)
 # allybot never joins voice; without this discord.py warns on every start that voice libraries are missing.
 discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-EXTENSIONS = ("bot.frontends.discord_bot.cogs.questions", "bot.frontends.discord_bot.cogs.moderation")
+EXTENSIONS = (
+    "bot.frontends.discord_bot.cogs.questions",
+    "bot.frontends.discord_bot.cogs.moderation",
+    "bot.frontends.discord_bot.cogs.privacy",
+)
 APOLOGY = "Sorry, something went wrong while answering; it has been logged."
 NOT_A_MODERATOR = "This command is for moderators (Manage Server, or the moderator role)."
 
@@ -55,7 +59,7 @@ class AllyBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.add_dynamic_items(TopicButton, FeedbackButton)
-        self.tree.on_error = self.on_app_command_error
+        self.tree.error(self.on_app_command_error)
 
     async def on_message(self, message: discord.Message, /) -> None:
         """No prefix commands: questions in messages are the Questions cog's listener's job."""

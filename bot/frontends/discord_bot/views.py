@@ -7,20 +7,22 @@ import logging
 import re
 import time
 from collections import defaultdict, deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
 from bot.frontends.discord_bot.render import (
     MAX_BUTTON_LABEL,
     MAX_CHOICE_NAME,
-    MAX_TITLE,
     NO_PINGS,
+    TOPICS_PAGE_SIZE,
     Reply,
     clip,
-    entry_embed,
+    topic_reply,
+    topics_page_embed,
 )
-from bot.knowledge.model import Entry, KnowledgeBase
+from bot.knowledge.model import Entry
+from bot.service import Topic
 
 if TYPE_CHECKING:
     from bot.frontends.discord_bot.client import AllyBot
@@ -28,10 +30,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def entry_view(entry: Entry, knowledge: KnowledgeBase) -> discord.ui.View | None:
-    """Buttons for up to three related topics of ``entry``."""
-    related = [knowledge.entries[i] for i in entry.related if i in knowledge.entries][:3]
-    return answer_view(Reply(None, None, tuple(related), feedback=False), query_id=0)
+def bot_of(interaction: discord.Interaction) -> AllyBot:
+    """The bot an interaction came to (discord.py types components' callbacks for any client)."""
+    return cast("AllyBot", interaction.client)
 
 
 def answer_view(reply: Reply, query_id: int) -> discord.ui.View | None:
@@ -45,22 +46,32 @@ def answer_view(reply: Reply, query_id: int) -> discord.ui.View | None:
     return view if view.children else None
 
 
-async def send_entry(interaction: discord.Interaction[AllyBot], entry: Entry, *, ephemeral: bool) -> None:
-    knowledge = interaction.client.service.knowledge
-    view = entry_view(entry, knowledge)
+async def send_topic(interaction: discord.Interaction, topic: Topic, *, ephemeral: bool) -> None:
+    reply = topic_reply(topic)
     await interaction.response.send_message(
-        embed=entry_embed(entry, knowledge),
-        view=view or discord.utils.MISSING,  # None would make discord.py call None.is_finished()
+        embed=reply.embed or discord.utils.MISSING,
+        view=answer_view(reply, query_id=0) or discord.utils.MISSING,  # None: discord.py would call None.is_finished()
         ephemeral=ephemeral,
         allowed_mentions=NO_PINGS,
     )
+
+
+async def send_topic_by_id(interaction: discord.Interaction, entry_id: str) -> None:
+    """Open an entry privately for whoever clicked, or say it is gone (the knowledge base may have been reloaded)."""
+    topic = bot_of(interaction).service.topic(entry_id)
+    if topic is None:
+        await interaction.response.send_message(
+            "That topic is no longer in the knowledge base; try `/topics`.", ephemeral=True, allowed_mentions=NO_PINGS
+        )
+        return
+    await send_topic(interaction, topic, ephemeral=True)
 
 
 class TopicButton(discord.ui.DynamicItem[discord.ui.Button], template=r"allybot:topic:(?P<entry_id>[a-z0-9-]{1,64})"):
     """Opens one entry, privately for whoever clicks it."""
 
     def __init__(self, entry_id: str, title: str = "") -> None:
-        button = discord.ui.Button(
+        button: discord.ui.Button[discord.ui.View] = discord.ui.Button(
             label=clip(title or entry_id, MAX_BUTTON_LABEL),
             emoji="📖",
             style=discord.ButtonStyle.secondary,
@@ -72,20 +83,12 @@ class TopicButton(discord.ui.DynamicItem[discord.ui.Button], template=r"allybot:
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> TopicButton:
         return cls(match["entry_id"])
 
-    async def callback(self, interaction: discord.Interaction[AllyBot]) -> None:
-        entry = interaction.client.service.knowledge.get(self.entry_id)
-        if entry is None:
-            await interaction.response.send_message(
-                "That topic is no longer in the knowledge base; try `/topics`.",
-                ephemeral=True,
-                allowed_mentions=NO_PINGS,
-            )
-            return
-        await send_entry(interaction, entry, ephemeral=True)
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await send_topic_by_id(interaction, self.entry_id)
 
 
 class FeedbackButton(
@@ -94,7 +97,7 @@ class FeedbackButton(
     """👍 or 👎 on one answer, identified by its query id."""
 
     def __init__(self, query_id: int, vote: str) -> None:
-        button = discord.ui.Button(
+        button: discord.ui.Button[discord.ui.View] = discord.ui.Button(
             emoji="👍" if vote == "up" else "👎",
             style=discord.ButtonStyle.secondary,
             custom_id=f"allybot:vote:{query_id}:{vote}",
@@ -105,12 +108,12 @@ class FeedbackButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> FeedbackButton:
         return cls(int(match["query_id"]), match["vote"])
 
-    async def callback(self, interaction: discord.Interaction[AllyBot]) -> None:
-        interaction.client.service.record_feedback(self.query_id, interaction.user.id, self.vote)
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot_of(interaction).service.record_feedback(self.query_id, interaction.user.id, self.vote)
         thanks = "Thanks, glad it helped." if self.vote == "up" else "Thanks; moderators will look at this one."
         await interaction.response.send_message(thanks, ephemeral=True, allowed_mentions=NO_PINGS)
 
@@ -118,26 +121,27 @@ class FeedbackButton(
 class TopicsPager(discord.ui.View):
     """Pages of a category's topics with ◀ ▶ buttons and a menu to open one. Only the asker can page."""
 
-    PAGE_SIZE = 10
-
-    def __init__(self, owner_id: int, title: str, entries: list[Entry], knowledge: KnowledgeBase) -> None:
+    def __init__(self, owner_id: int, title: str, entries: list[Entry]) -> None:
         super().__init__(timeout=600)
-        self.owner_id, self.title, self.entries, self.knowledge = owner_id, title, entries, knowledge
+        self.owner_id, self.title, self.entries = owner_id, title, entries
         self.page = 0
-        self.pages = max(1, -(-len(entries) // self.PAGE_SIZE))
-        self._refresh()
+        self.pages = max(1, -(-len(entries) // TOPICS_PAGE_SIZE))
+        self._show_page()
+
+    def _shown(self) -> list[Entry]:
+        return self.entries[self.page * TOPICS_PAGE_SIZE : (self.page + 1) * TOPICS_PAGE_SIZE]
 
     def embed(self) -> discord.Embed:
-        shown = self.entries[self.page * self.PAGE_SIZE : (self.page + 1) * self.PAGE_SIZE]
-        lines = [f"• **{discord.utils.escape_markdown(e.title)}** · `{e.id}`" for e in shown]
-        embed = discord.Embed(title=clip(self.title, MAX_TITLE), description="\n".join(lines) or "No topics yet.")
-        embed.set_footer(text=f"Page {self.page + 1}/{self.pages} · open one below or with /topic")
-        return embed
+        return topics_page_embed(self.title, self._shown(), self.page, self.pages)
 
-    def _refresh(self) -> None:
+    def _show_page(self) -> None:
+        """Enable the arrows and fill the menu for the current page.
+
+        (Not ``_refresh``: discord.py's view store calls ``View._refresh(components)`` when the message is edited.)
+        """
         self.previous.disabled = self.page == 0
         self.next.disabled = self.page >= self.pages - 1
-        shown = self.entries[self.page * self.PAGE_SIZE : (self.page + 1) * self.PAGE_SIZE]
+        shown = self._shown()
         self.open.options = [discord.SelectOption(label=clip(e.title, MAX_CHOICE_NAME), value=e.id) for e in shown] or [
             discord.SelectOption(label="(none)", value="-")
         ]
@@ -152,7 +156,7 @@ class TopicsPager(discord.ui.View):
 
     async def _turn(self, interaction: discord.Interaction, step: int) -> None:
         self.page = min(max(self.page + step, 0), self.pages - 1)
-        self._refresh()
+        self._show_page()
         await interaction.response.edit_message(embed=self.embed(), view=self)
 
     @discord.ui.button(emoji="◀", style=discord.ButtonStyle.secondary, row=1)
@@ -163,13 +167,9 @@ class TopicsPager(discord.ui.View):
     async def next(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
         await self._turn(interaction, +1)
 
-    @discord.ui.select(placeholder="Open a topic…", row=0)
-    async def open(self, interaction: discord.Interaction[AllyBot], select: discord.ui.Select) -> None:
-        entry = self.knowledge.get(select.values[0])
-        if entry is None:
-            await interaction.response.send_message("Nothing to open.", ephemeral=True, allowed_mentions=NO_PINGS)
-            return
-        await send_entry(interaction, entry, ephemeral=True)
+    @discord.ui.select(cls=discord.ui.Select, placeholder="Open a topic…", row=0)
+    async def open(self, interaction: discord.Interaction, select: discord.ui.Select[TopicsPager]) -> None:
+        await send_topic_by_id(interaction, select.values[0])
 
 
 class RateLimiter:

@@ -16,14 +16,14 @@ from discord.ext import commands
 
 from bot.frontends.discord_bot.render import (
     MAX_CHOICE_NAME,
-    MAX_FIELD_NAME,
-    MAX_FIELD_VALUE,
     NO_PINGS,
     answer_reply,
+    categories_embed,
     clip,
     help_embed,
+    topic_choices,
 )
-from bot.frontends.discord_bot.views import RateLimiter, TopicsPager, answer_view, send_entry
+from bot.frontends.discord_bot.views import RateLimiter, TopicsPager, answer_view, send_topic
 from bot.service import Asker, QuerySource
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class Questions(commands.Cog):
             return
         asker = Asker(interaction.user.id, interaction.guild_id, interaction.channel_id)
         answer = await self.bot.service.answer_in_turn(question, source=QuerySource.SLASH, asker=asker)
-        reply = answer_reply(answer, self.bot.service.knowledge)
+        reply = answer_reply(answer)
         await interaction.response.send_message(
             content=reply.content,
             embed=reply.embed or discord.utils.MISSING,
@@ -75,36 +75,26 @@ class Questions(commands.Cog):
     @app_commands.command(name="topic", description="Open one topic of the knowledge base")
     @app_commands.describe(name="Start typing a topic title")
     async def topic(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100]) -> None:
-        knowledge = self.bot.service.knowledge
-        entry = knowledge.get(name) or next(iter(await self.bot.service.complete_in_turn(name, limit=1)), None)
-        if entry is None:
+        topic = await self.bot.service.find_topic_in_turn(name)
+        if topic is None:
             await interaction.response.send_message(
                 "No topic matches that; browse them with `/topics`.", ephemeral=True, allowed_mentions=NO_PINGS
             )
             return
-        await send_entry(interaction, entry, ephemeral=False)
+        await send_topic(interaction, topic, ephemeral=False)
 
     @topic.autocomplete("name")
     async def topic_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return [
-            app_commands.Choice(name=clip(entry.title, MAX_CHOICE_NAME), value=entry.id)
-            for entry in await self.bot.service.complete_in_turn(current, limit=25)
-        ]
+        return topic_choices(await self.bot.service.complete_in_turn(current, limit=25))
 
     @app_commands.command(name="topics", description="Browse the knowledge base by category")
     @app_commands.describe(category="A category to list (leave empty to see them all)")
     async def topics(self, interaction: discord.Interaction, category: str | None = None) -> None:
-        knowledge = self.bot.service.knowledge
+        knowledge = self.bot.service.knowledge  # read once: the listing and the pages come from one knowledge base
         if category is None:
-            embed = discord.Embed(title="Topics by category", description="Pick one with `/topics category:`.")
-            for c in knowledge.categories[:25]:
-                count = len(knowledge.in_category(c.id))
-                embed.add_field(
-                    name=clip(f"{c.title} ({count})", MAX_FIELD_NAME),
-                    value=clip(c.description or c.id, MAX_FIELD_VALUE),
-                    inline=False,
-                )
-            await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+            await interaction.response.send_message(
+                embed=categories_embed(knowledge), ephemeral=True, allowed_mentions=NO_PINGS
+            )
             return
         chosen = next((c for c in knowledge.categories if category in (c.id, c.title)), None)
         if chosen is None:
@@ -112,7 +102,7 @@ class Questions(commands.Cog):
                 "No such category; leave the option empty to see them all.", ephemeral=True, allowed_mentions=NO_PINGS
             )
             return
-        pager = TopicsPager(interaction.user.id, chosen.title, knowledge.in_category(chosen.id), knowledge)
+        pager = TopicsPager(interaction.user.id, chosen.title, knowledge.in_category(chosen.id))
         await interaction.response.send_message(
             embed=pager.embed(), view=pager, ephemeral=True, allowed_mentions=NO_PINGS
         )
@@ -153,10 +143,10 @@ class Questions(commands.Cog):
             return
         asker = Asker(message.author.id, message.guild.id if message.guild else None, message.channel.id)
         answer = await self.bot.service.answer_in_turn(message.content, source=source, asker=asker)
-        reply = answer_reply(answer, self.bot.service.knowledge)
+        reply = answer_reply(answer)
         await message.reply(
             content=reply.content,
-            embed=reply.embed,
+            embed=reply.embed or discord.utils.MISSING,
             view=answer_view(reply, answer.query_id) or discord.utils.MISSING,
             allowed_mentions=NO_PINGS,
             mention_author=False,

@@ -1,6 +1,6 @@
-"""``python -m bot bench``: measure allybot's speed and memory, print a table, write BENCHMARKS.md.
+"""``python -m tools.bench``: measure allybot's speed and memory, print a table, write BENCHMARKS.md.
 
-Each knowledge-base size is measured in a fresh child process (see :mod:`bot.bench.child`)
+Each knowledge-base size is measured in a fresh child process (see :mod:`tools.bench.child`)
 so that load time and peak memory are not flattered or inflated by an earlier size.
 Latencies are compared with a floor measured in the same process on the same strings,
 because this machine's speed varies from run to run: the ratios are what to compare.
@@ -24,14 +24,15 @@ from typing import Any
 
 import rapidfuzz
 
-from bot.bench.measure import Latency, StallWatch
-from bot.bench.synthetic import question_mix, synthetic_knowledge, write_knowledge
-from bot.config import PROJECT_ROOT
+from bot.app import open_app
+from bot.config import Settings
 from bot.knowledge.loader import load_knowledge
-from bot.knowledge.model import KnowledgeBase
 from bot.querylog.store import QueryLog
 from bot.service import AnswerService, Asker, QuerySource
-from tools.evaluate import TUNE_FILE, load_questions
+from tools.bench.measure import Latency, StallWatch
+from tools.bench.synthetic import question_mix, read_questions, synthetic_knowledge, write_knowledge
+
+CHECKOUT = Path(__file__).resolve().parents[2]  # the tools run from a checkout, never from an installed package
 
 BUNDLED = 0  # a size of 0 means the bundled knowledge base as it is
 
@@ -49,22 +50,26 @@ FULL = Plan()
 QUICK = Plan(sizes=(BUNDLED, 300), questions=200, floor_questions=5, logged_questions=500, askers=(1, 10))
 
 
-def run(plan: Plan, output: Path | None) -> dict[str, Any]:
-    """Run every benchmark in ``plan``; write the Markdown report to ``output`` unless it is None."""
-    bundled = load_knowledge(PROJECT_ROOT / "knowledge")
+def run(plan: Plan, output: Path | None, knowledge_dir: Path, questions_file: Path) -> dict[str, Any]:
+    """Run every benchmark in ``plan`` on the knowledge base in ``knowledge_dir`` (and synthetic ones grown from it),
+    asking the questions in ``questions_file`` (a question-set YAML); write the Markdown report to ``output`` unless
+    it is None."""
+    bundled = load_knowledge(knowledge_dir)
     results: dict[str, Any] = {"sizes": [], "logging": [], "machine": machine()}
     with tempfile.TemporaryDirectory(prefix="allybot-bench-") as scratch:
         for size in plan.sizes:
-            directory = PROJECT_ROOT / "knowledge" if size == BUNDLED else Path(scratch) / f"kb-{size}"
+            directory = knowledge_dir if size == BUNDLED else Path(scratch) / f"kb-{size}"
             if size != BUNDLED:
                 write_knowledge(synthetic_knowledge(bundled, size), directory)
-            measured = _child("size", str(directory), str(plan.questions), str(plan.floor_questions))
+            measured = _child(
+                "size", str(directory), str(plan.questions), str(plan.floor_questions), str(questions_file)
+            )
             results["sizes"].append({"label": "bundled" if size == BUNDLED else f"{size:,}", **measured})
             print(f"  measured {results['sizes'][-1]['label']} entries", file=sys.stderr)
-        questions = question_mix(bundled, [q.text for q in load_questions(TUNE_FILE)], plan.logged_questions)
+        questions = question_mix(bundled, read_questions(questions_file), plan.logged_questions)
         for askers in plan.askers:
-            results["logging"].append(asyncio.run(log_throughput(bundled, questions, askers, Path(scratch))))
-    results["idle"] = _child("idle")
+            results["logging"].append(asyncio.run(log_throughput(knowledge_dir, questions, askers, Path(scratch))))
+    results["idle"] = _child("idle", str(knowledge_dir))
     report = format_report(results)
     print(report)
     if output is not None:
@@ -75,17 +80,41 @@ def run(plan: Plan, output: Path | None) -> dict[str, Any]:
 def _child(*argv: str) -> dict[str, Any]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("ALLYBOT_", "DISCORD_"))}
     done = subprocess.run(
-        [sys.executable, "-m", "bot.bench.child", *argv], capture_output=True, text=True, check=True, env=environment
+        [sys.executable, "-m", "tools.bench.child", *argv],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=environment,
+        cwd=CHECKOUT,
     )
     return json.loads(done.stdout)
 
 
-async def log_throughput(knowledge: KnowledgeBase, questions: list[str], askers: int, scratch: Path) -> dict[str, Any]:
+async def log_throughput(knowledge_dir: Path, questions: list[str], askers: int, scratch: Path) -> dict[str, Any]:
     """Questions answered and logged per second by ``askers`` concurrent askers, and the worst loop stall."""
     path = scratch / f"log-{askers}.sqlite3"
-    query_log = QueryLog(path)
-    await query_log.open()
-    service = AnswerService(knowledge, recorder=query_log)
+    settings = Settings(knowledge_dir=knowledge_dir, db_path=path, snapshot_dir=None, retention_days=None)
+    async with open_app(settings) as app:
+        assert app.query_log is not None
+        timings, elapsed, worst = await _ask_concurrently(app.service, app.query_log, questions, askers)
+    with sqlite3.connect(path) as db:
+        (rows,) = db.execute("SELECT COUNT(DISTINCT id) FROM queries").fetchone()
+    latency = Latency.of(timings)
+    return {
+        "askers": askers,
+        "questions": len(timings),
+        "rows": rows,
+        "per_second": len(timings) / elapsed,
+        "answer_p99": latency.p99,
+        "worst_stall_ms": worst,
+    }
+
+
+async def _ask_concurrently(
+    service: AnswerService, query_log: QueryLog, questions: list[str], askers: int
+) -> tuple[list[float], float, float]:
+    """Each asker's share of ``questions`` in turn, all askers at once: per-answer ms, seconds until all were logged,
+    and the worst event-loop stall in ms."""
     share = len(questions) // askers
 
     async def asker(number: int) -> list[float]:
@@ -104,18 +133,7 @@ async def log_throughput(knowledge: KnowledgeBase, questions: list[str], askers:
         timings = [t for batch in await asyncio.gather(*(asker(n) for n in range(askers))) for t in batch]
         await query_log.flush()
         elapsed = loop.time() - started
-    await query_log.close()
-    with sqlite3.connect(path) as db:
-        (rows,) = db.execute("SELECT COUNT(DISTINCT id) FROM queries").fetchone()
-    latency = Latency.of(timings)
-    return {
-        "askers": askers,
-        "questions": len(timings),
-        "rows": rows,
-        "per_second": len(timings) / elapsed,
-        "answer_p99": latency.p99,
-        "worst_stall_ms": watch.worst_ms,
-    }
+    return timings, elapsed, watch.worst_ms
 
 
 def machine() -> dict[str, str]:
@@ -158,7 +176,7 @@ def format_report(results: dict[str, Any]) -> str:
         "# allybot benchmarks",
         "",
         f"Measured {m['date']} on {m['cpu']}, {m['system']}, Python {m['python']}, rapidfuzz {m['rapidfuzz']}.",
-        "Reproduce: `.venv/bin/python -m bot bench` (writes this file; `--quick` for a small run).",
+        "Reproduce: `.venv/bin/python -m tools.bench` (writes this file; `--quick` for a small run).",
         "",
         TARGETS,
         "",

@@ -33,7 +33,8 @@ class Latency:
     @classmethod
     def of(cls, milliseconds: list[float]) -> Latency:
         ordered = sorted(milliseconds)
-        return cls(len(ordered), *(percentile(ordered, p) for p in (50, 95, 99)), sum(ordered) / len(ordered))
+        p50, p95, p99 = (percentile(ordered, p) for p in (50, 95, 99))
+        return cls(len(ordered), p50, p95, p99, sum(ordered) / len(ordered))
 
 
 def percentile(ordered: list[float], p: float) -> float:

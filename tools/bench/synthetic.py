@@ -39,6 +39,11 @@ _PHRASING_FORMS = ("{text} {name}", "{name}: {text}", "{text} (in {name})", "{te
 _WORD = re.compile(r"[A-Za-z]{5,}")
 
 
+def read_questions(path: Path) -> list[str]:
+    """The question texts of a question-set YAML (``questions: [{q: ...}, ...]``, as in tests/data)."""
+    return [item["q"] for item in yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]]
+
+
 def invented_names() -> Iterator[str]:
     """Pronounceable made-up words ("Varnol", "Kestrami", ...): two, three, then four syllables."""
     for count in (2, 3, 4):

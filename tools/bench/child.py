@@ -1,8 +1,9 @@
 """What the benchmarks measure in a fresh process, so memory figures start from a clean interpreter.
 
-``python -m bot.bench.child size DIR COUNT FLOOR_COUNT`` loads and indexes the knowledge base
-in DIR and times answers, the full-scan floors and autocomplete; ``python -m bot.bench.child
-idle`` starts the Discord bot as far as it goes without a network. Each prints one JSON object.
+``python -m tools.bench.child size DIR COUNT FLOOR_COUNT QUESTIONS`` loads and indexes the knowledge
+base in DIR and times answers (mixed from the question set QUESTIONS), the full-scan floors and
+autocomplete; ``python -m tools.bench.child idle DIR`` starts the Discord bot on the knowledge base
+in DIR as far as it goes without a network. Each prints one JSON object.
 """
 
 from __future__ import annotations
@@ -20,17 +21,17 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from bot.bench.measure import Latency, peak_resident_mb, resident_mb, time_each
-from bot.bench.synthetic import question_mix
 from bot.knowledge.loader import load_knowledge, read_knowledge_files
 from bot.matching.snapshots import Snapshots
 from bot.service import AnswerService, QuerySource
-from tools.evaluate import TUNE_FILE, load_questions
+from tools.bench.measure import Latency, peak_resident_mb, resident_mb, time_each
+from tools.bench.synthetic import question_mix, read_questions
 
 WARM_UP = 50
 
 
-def measure_size(directory: Path, count: int, floor_count: int) -> dict[str, Any]:
+def measure_size(directory: Path, count: int, floor_count: int, questions_file: Path) -> dict[str, Any]:
+    """Load, index, snapshot and answer timings; the parts are timed one by one, so built here, not by the app."""
     before = resident_mb()
     started = time.perf_counter()
     knowledge = load_knowledge(directory)
@@ -44,7 +45,7 @@ def measure_size(directory: Path, count: int, floor_count: int) -> dict[str, Any
         restart = time.perf_counter()
         snapshots.matcher(directory, service.matcher.thresholds)  # read and fingerprint the files, then unpickle
         from_snapshot = time.perf_counter() - restart
-    questions = question_mix(knowledge, [q.text for q in load_questions(TUNE_FILE)], count)
+    questions = question_mix(knowledge, read_questions(questions_file), count)
     for question in questions[:WARM_UP]:
         service.answer(question, source=QuerySource.CLI)
     answers = time_each(lambda q: service.answer(q, source=QuerySource.CLI), questions)
@@ -91,31 +92,27 @@ def _typed_titles(knowledge: Any, count: int) -> list[str]:
     return typed
 
 
-async def idle_memory() -> dict[str, float]:
+async def idle_memory(knowledge_dir: Path) -> dict[str, float]:
     """Resident memory of the bot after start-up: knowledge base, query log, cogs loaded (no gateway)."""
+    from bot.app import open_app
     from bot.config import Settings
     from bot.frontends.discord_bot.client import AllyBot
-    from bot.querylog.store import QueryLog
 
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(db_path=Path(folder) / "idle.sqlite3")
-        query_log = QueryLog(settings.db_path)
-        await query_log.open()
-        service = AnswerService(load_knowledge(settings.knowledge_dir), recorder=query_log)
-        bot = AllyBot(settings, service, query_log)
-        await bot.setup_hook()
-        gc.collect()
-        await asyncio.sleep(0.2)
-        memory = {"idle_mb": resident_mb(), "peak_mb": peak_resident_mb()}
-        await query_log.close()
-        return memory
+        settings = Settings(knowledge_dir=knowledge_dir, db_path=Path(folder) / "idle.sqlite3", snapshot_dir=None)
+        async with open_app(settings) as app:
+            bot = AllyBot(app.settings, app.service, app.query_log)
+            await bot.setup_hook()
+            gc.collect()
+            await asyncio.sleep(0.2)
+            return {"idle_mb": resident_mb(), "peak_mb": peak_resident_mb()}
 
 
 def main(argv: list[str]) -> None:
     if argv[0] == "idle":
-        result = asyncio.run(idle_memory())
+        result = asyncio.run(idle_memory(Path(argv[1])))
     else:
-        result = measure_size(Path(argv[1]), int(argv[2]), int(argv[3]))
+        result = measure_size(Path(argv[1]), int(argv[2]), int(argv[3]), Path(argv[4]))
     print(json.dumps(result))
 
 
