@@ -16,6 +16,7 @@ from bot.matching.matcher import (
     Thresholds,
     content_tokens,
     decide,
+    last_question,
     stem,
 )
 from bot.service import MAX_QUESTION_CHARS, AnswerService, QuerySource
@@ -229,3 +230,27 @@ def test_a_lowercase_acronym_is_read_as_one_only_when_the_question_says_so(bundl
 )
 def test_questions_asking_for_figures_dates_places_or_names_are_recognised(question, asks):
     assert bool(ASKS_FOR_SPECIFICS.search(question)) is asks
+
+
+def test_the_last_question_of_a_long_message_is_found():
+    context = "I have been reading a lot about this for a seminar and my notes are a mess. " * 2
+    assert last_question(context + "Who are you? What does Article 5 say?") == "What does Article 5 say?"
+    assert last_question("what does article 5 say?") is None, "a short message is its own question"
+    assert last_question(context + "no question mark here") is None
+
+
+def test_a_long_message_is_answered_by_its_last_question_only_when_it_keeps_the_topic(bundled_kb):
+    matcher = Matcher(bundled_kb)
+    context = (
+        "Long story, but my study group spent the whole evening going in circles on this one, with "
+        "people quoting half-remembered lectures and news clips, and nobody could settle it. "
+    )
+    message = context + "So is diplomatic immunity absolute for military attaches?"
+    literal = decide(matcher.rank(message), matcher.thresholds)
+    assert literal.outcome is not Outcome.ANSWERED and literal.best.entry.id == "immunity-limits"
+    answered = matcher.match(message)
+    assert answered.outcome is Outcome.ANSWERED and answered.best.entry.id == "immunity-limits"
+    for closing in ("Anyway, unrelated: what does Article 5 say?", "Also, is the NRF fast?"):
+        text = context + closing
+        read, literal = matcher.match(text), decide(matcher.rank(text), matcher.thresholds)
+        assert read.outcome is not Outcome.ANSWERED or read.best.entry is literal.best.entry, "never a new topic"

@@ -186,6 +186,18 @@ def decide(ranked: Sequence[Scored], thresholds: Thresholds, normalized: str = "
     return Match(normalized, outcome, ranked)
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+LONG_MESSAGE_WORDS = 25  # from this many words a message is read for its last question too
+
+
+def last_question(text: str) -> str | None:
+    """The last sentence of a long message that asks something ("...?"), if it is not the whole message."""
+    if len(text.split()) < LONG_MESSAGE_WORDS:
+        return None
+    asked = [s for s in _SENTENCE_END.split(text.strip()) if s.rstrip().endswith("?")]
+    return asked[-1] if asked and asked[-1].strip() != text.strip() else None
+
+
 def _linked(a: Entry, b: Entry) -> bool:
     return b.id in a.related or a.id in b.related
 
@@ -278,21 +290,26 @@ class Matcher:
         return self._phrasings
 
     def match(self, question: str) -> Match:
-        """The decision for ``question``.
+        """The decision for ``question``, or for a closer reading of it when that one is answered.
 
-        A lower-case acronym that is also a word ("sofa") is read as the acronym only when
-        that reading is answered and the literal reading already had the same entry in view.
+        Two readings may settle a question the literal one leaves unsure: a lower-case acronym
+        that is also a word read as the acronym ("sofa"), and, in a long message, its last
+        question alone (the context before it is for the reader, not the matcher). Either is
+        used only when it is answered with the literal reading's own best entry, so "a cheap
+        sofa" or a stray closing question never brings in a new topic: a reading only settles
+        a doubt, never changes the answer.
         """
         match = decide(self.rank(question), self.thresholds, self.normalize(question))
         if match.outcome is Outcome.ANSWERED:
             return match
-        acronyms = self.normalize.as_acronyms(question, keep=STOPWORDS)
-        if acronyms is None:
-            return match
-        reread = decide(self.rank(acronyms), self.thresholds, self.normalize(acronyms))
-        # The rest of the question must point to the same entry on its own ("a cheap sofa" does not).
-        supported = reread.best is not None and any(s.entry is reread.best.entry for s in match.ranked)
-        return reread if reread.outcome is Outcome.ANSWERED and supported else match
+        for reading in (self.normalize.as_acronyms(question, keep=STOPWORDS), last_question(question)):
+            if reading is None:
+                continue
+            reread = decide(self.rank(reading), self.thresholds, self.normalize(reading))
+            supported = reread.best is not None and match.best is not None and reread.best.entry is match.best.entry
+            if reread.outcome is Outcome.ANSWERED and supported:
+                return reread
+        return match
 
     def rank(self, question: str) -> tuple[Scored, ...]:
         """The best candidates, most probably right first, each scored with that probability (0-100)."""
