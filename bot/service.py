@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import Entry, KnowledgeBase
-from bot.matching.matcher import Matcher, Outcome, Scored, Thresholds
+from bot.matching.matcher import Match, Matcher, Outcome, Scored, Thresholds
 from bot.matching.snapshots import Snapshots
 from bot.pacing import Pacer
 from bot.querylog import QueryLogUnavailable
@@ -69,8 +69,12 @@ class Topic:
     related: tuple[Entry, ...]  # the related entries that knowledge base has
 
     @classmethod
-    def of(cls, entry: Entry, knowledge: KnowledgeBase) -> Topic:
-        return cls(entry, knowledge.category_title(entry.category), knowledge.related(entry))
+    def of(cls, entry: Entry, knowledge: KnowledgeBase, first: Sequence[Entry] = ()) -> Topic:
+        """The topic of ``entry``; related entries in ``first`` (close runners-up) lead the list."""
+        related = knowledge.related(entry)
+        leading = tuple(e for e in first if e in related)
+        ordered = leading + tuple(e for e in related if e not in leading)
+        return cls(entry, knowledge.category_title(entry.category), ordered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +254,7 @@ class AnswerService:
             normalized=match.normalized,
             outcome=match.outcome,
             score=best.score if best else 0.0,
-            topic=Topic.of(best.entry, matcher.knowledge) if best and match.outcome is not Outcome.UNANSWERED else None,
+            topic=self._topic_of(match, matcher),
             alternatives=match.ranked[1:] if match.outcome is not Outcome.UNANSWERED else (),
             kb_version=matcher.knowledge.version,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
@@ -269,6 +273,13 @@ class AnswerService:
     async def complete_in_turn(self, text: str, limit: int = 25) -> list[Entry]:
         """Autocomplete choices for ``text`` (see :meth:`Matcher.complete`), in turn with the questions."""
         return await self._pacer.run(partial(self._matcher.complete, text, limit))
+
+    @staticmethod
+    def _topic_of(match: Match, matcher: Matcher) -> Topic | None:
+        """The answered or first suggested entry; a sibling that came close is offered first among its related."""
+        if match.best is None or match.outcome is Outcome.UNANSWERED:
+            return None
+        return Topic.of(match.best.entry, matcher.knowledge, first=[s.entry for s in match.ranked[1:]])
 
     def topic(self, entry_id: str) -> Topic | None:
         """The entry with this id, resolved for showing; None when the knowledge base has no such entry."""

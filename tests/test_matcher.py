@@ -254,3 +254,11 @@ def test_a_long_message_is_answered_by_its_last_question_only_when_it_keeps_the_
         text = context + closing
         read, literal = matcher.match(text), decide(matcher.rank(text), matcher.thresholds)
         assert read.outcome is not Outcome.ANSWERED or read.best.entry is literal.best.entry, "never a new topic"
+
+
+def test_a_sibling_that_came_close_is_the_first_related_topic_offered(bundled_kb):
+    answer = AnswerService(bundled_kb).answer("nuclear deterrence and conventional forces", source=QuerySource.CLI)
+    assert answer.outcome is Outcome.ANSWERED and answer.entry.id == "nuclear-deterrence"
+    assert bundled_kb.get("nuclear-deterrence").related[0] != "conventional-deterrence"  # not first in the YAML
+    assert [s.entry.id for s in answer.alternatives][:1] == ["conventional-deterrence"]
+    assert answer.topic is not None and answer.topic.related[0].id == "conventional-deterrence"
