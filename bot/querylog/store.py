@@ -55,6 +55,7 @@ RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)  # seconds between attempts at a failin
 # How long a statement waits for another process's lock before it fails (and is reported and retried). Short, because
 # moderators' reads share the connection and Discord wants their replies within 3 s.
 BUSY_TIMEOUT = 1.0
+SETUP_BUSY_TIMEOUT = 10.0
 # Conditions of the file that the same connection outlasts; after any other failure the file is opened again.
 WAITED_OUT = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL})
 DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
@@ -216,6 +217,9 @@ class QueryLog:
                 await asyncio.to_thread(thread.join, 5)
             raise
         try:
+            # Set-up waits longer for another process's lock than statements later do: it happens once, before
+            # anyone waits on this connection, and several processes starting on a new file take turns at it.
+            await db.execute(f"PRAGMA busy_timeout = {int(SETUP_BUSY_TIMEOUT * 1000)}")
             await db.execute("PRAGMA journal_mode=WAL")
             # Checkpoint often, and cut the WAL back: by default it grows to 4 MB (7 KB per row logged one at a
             # time) before its first checkpoint, which is what a small disk filled up with instead of rows.
@@ -223,6 +227,7 @@ class QueryLog:
             await db.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
             await migrate(db)
             self._salt = self._configured_salt or await self._stored_salt(db)
+            await db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         except BaseException:
             await db.close()
             raise
