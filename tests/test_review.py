@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.frontends.discord_bot.client import NOT_A_MODERATOR
-from bot.querylog.review import group_key
+from bot.querylog.review import ReviewItem, group_key, last_skipped, order_queue
 from bot.service import Asker, QuerySource
 from tests.discord_harness import (
     MODERATOR_ROLE_ID,
@@ -177,7 +177,7 @@ async def test_dismiss_hides_the_group_for_good(bot):
     shown = await open_review(bot)
     after = await press(bot, shown, "dismiss")
     assert after["content"] == (
-        f"🚫 Dismissed as out of scope: “{REPRESENTATIVE}” and its 3 phrasings; the group no longer shows."
+        f"🚫 Dismissed as out of scope: “{REPRESENTATIVE}” and 2 other phrasings; the group no longer shows."
     )
     assert WEATHER in described(after)
     gaps = (await bot.mod("gaps"))["embeds"][0]["description"]
@@ -290,3 +290,19 @@ async def test_the_review_message_stays_within_discords_limits(bot):
     await bot.log.flush()
     shown = await open_review(bot)  # assert_sendable inside
     assert len(described(shown)) < 6000
+
+
+def test_the_queue_puts_downvotes_first_then_askers_times_asked_then_skipped_groups_oldest_skip_first():
+    def item(key: str, count: int, askers: int, downvotes: int = 0) -> ReviewItem:
+        return ReviewItem(key, key, (key,), (count,), count, askers, "2026-11-21T12:00:00+00:00", downvotes, ())
+
+    items = sorted(
+        [item("a", 10, 1), item("b", 4, 3), item("c", 1, 1, downvotes=1), item("d", 2, 2), item("e", 5, 2)],
+        key=lambda i: i.impact,
+    )
+    assert [i.key for i in items] == ["c", "b", "a", "e", "d"]  # 👎 first, then 12 > 10 = 10 > 4
+    marks = {"b": ("skipped", "2026-11-21T12:00:02"), "a": ("skipped", "2026-11-21T12:00:01"), "e": ("taught", "x")}
+    assert [i.key for i in order_queue([i for i in items if i.key != "e"], marks)] == ["c", "d", "a", "b"]
+    assert last_skipped(marks, {"a", "b", "c", "d"}, besides="c") == "b"
+    assert last_skipped(marks, {"a", "c", "d"}, besides="a") is None
+    assert group_key("best pizza in town") == group_key("the best pizza in town") != group_key("weather brussels")

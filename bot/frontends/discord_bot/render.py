@@ -314,10 +314,10 @@ def taught_text(item: ReviewItem, entry: Entry, answered: int) -> str:
 
 
 def dismissed_text(item: ReviewItem) -> str:
+    others = len(item.questions) - 1
+    also = f" and {others} other phrasing{'s' if others != 1 else ''}" if others else ""
     return clip(
-        f"🚫 Dismissed as out of scope: “{inert(item.question, 150)}” and its {len(item.questions)} phrasing"
-        f"{'s' if len(item.questions) != 1 else ''}; the group no longer shows.",
-        MAX_CONTENT,
+        f"🚫 Dismissed as out of scope: “{inert(item.question, 150)}”{also}; the group no longer shows.", MAX_CONTENT
     )
 
 
