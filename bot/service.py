@@ -321,6 +321,21 @@ class AnswerService:
         self._matcher = self._matcher.with_phrasings({entry.id: [phrasing]})
         return entry
 
+    async def teach_all(self, phrasings: Sequence[str], entry_id: str) -> Entry | None:
+        """:meth:`teach` for several phrasings at once (a gap group in the review queue): each is stored, then the
+        entry is re-indexed once. Phrasings with no words the matcher reads are left out. Returns the entry, or None
+        when the knowledge base has no such entry (nothing is stored then)."""
+        matcher = self._matcher
+        entry = matcher.knowledge.get(entry_id)
+        if entry is None:
+            return None
+        texts = list(dict.fromkeys(text for text in phrasings if matcher.normalize(text)))
+        for text in texts:
+            await self._keeper().learn(text, matcher.normalize(text), entry.id)
+        self._learned.setdefault(entry.id, []).extend(texts)
+        self._matcher = self._matcher.with_phrasings({entry.id: texts})
+        return entry
+
     async def dismiss(self, question: str) -> None:
         """Store that ``question`` (and questions normalised like it) is out of scope: no longer a gap."""
         await self._keeper().dismiss(self._matcher.normalize(question))

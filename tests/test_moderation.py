@@ -79,6 +79,7 @@ MODERATOR_COMMANDS = [
     ("querylog", "gaps", ()),
     ("querylog", "stats", ()),
     ("querylog", "export", ()),
+    ("querylog", "review", ()),
     ("querylog", "resolve", (option("question", "best pizza in town"), option("topic", "partner-exercises"))),
     ("querylog", "dismiss", (option("question", "what is the weather in brussels"),)),
     ("kb", "reload", ()),

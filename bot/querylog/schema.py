@@ -56,6 +56,16 @@ MIGRATIONS: tuple[str, ...] = (
         dismissed_at TEXT NOT NULL
     );
     """,
+    # 3: what moderators decided in the review queue (/querylog review), one row per gap group.
+    """
+    CREATE TABLE reviewed (
+        group_key TEXT PRIMARY KEY,      -- ReviewItem.key of the gap group
+        decision TEXT NOT NULL CHECK (decision IN ('skipped', 'taught', 'dismissed')),
+        entry_id TEXT,                   -- the topic it was taught (taught only)
+        question TEXT NOT NULL,          -- the group's representative question, for reading the table
+        decided_at TEXT NOT NULL         -- UTC, ISO 8601; skipped groups come back oldest skip first
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -554,6 +554,32 @@ class QueryLog:
                 (normalized, iso(utc_now())),
             )
 
+    # --- the review queue (/querylog review) ---------------------------------------------------------------
+
+    @unavailable_on_failure
+    async def mark_reviewed(self, key: str, decision: str, question: str, entry_id: str | None = None) -> None:
+        """Keep a moderator's decision on one gap group: "skipped", "taught" or "dismissed" (the latest one counts)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO reviewed (group_key, decision, entry_id, question, decided_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (group_key) DO UPDATE SET decision = excluded.decision, entry_id = excluded.entry_id,"
+                " question = excluded.question, decided_at = excluded.decided_at",
+                (key, decision, entry_id, storable(question), utc_now().isoformat(timespec="microseconds")),
+            )
+
+    @unavailable_on_failure
+    async def unmark_reviewed(self, key: str) -> None:
+        """Forget the decision on one group (Back: a skipped group returns to its place in the queue)."""
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM reviewed WHERE group_key = ?", (key,))
+
+    @unavailable_on_failure
+    async def review_marks(self) -> dict[str, tuple[str, str]]:
+        """Every group's decision and when it was made, by group key, oldest decision first."""
+        db = await self._connect()
+        async with db.execute("SELECT group_key, decision, decided_at FROM reviewed ORDER BY decided_at") as cursor:
+            return {key: (decision, at) async for key, decision, at in cursor}
+
     # --- one asker's own data (privacy) -------------------------------------------------------------------
 
     @unavailable_on_failure

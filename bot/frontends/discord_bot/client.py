@@ -18,7 +18,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
-from bot.frontends.discord_bot.render import NO_PINGS
+from bot.frontends.discord_bot.render import APOLOGY, NO_PINGS, NOT_A_MODERATOR, unavailable_text
+from bot.frontends.discord_bot.review import ReviewButton, ReviewSelect
 from bot.frontends.discord_bot.views import FeedbackButton, TopicButton
 from bot.querylog import QueryLogUnavailable
 from bot.querylog.store import QueryLog
@@ -32,8 +33,6 @@ EXTENSIONS = (
     "bot.frontends.discord_bot.cogs.moderation",
     "bot.frontends.discord_bot.cogs.privacy",
 )
-APOLOGY = "Sorry, something went wrong while answering; it has been logged."
-NOT_A_MODERATOR = "This command is for moderators (Manage Server, or the moderator role)."
 
 
 def build_intents(settings: Settings) -> discord.Intents:
@@ -58,7 +57,7 @@ class AllyBot(commands.Bot):
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.add_dynamic_items(TopicButton, FeedbackButton)
+        self.add_dynamic_items(TopicButton, FeedbackButton, ReviewButton, ReviewSelect)
         self.tree.error(self.on_app_command_error)
 
     async def on_message(self, message: discord.Message, /) -> None:
@@ -72,7 +71,7 @@ class AllyBot(commands.Bot):
             text = NOT_A_MODERATOR
         elif isinstance(cause, QueryLogUnavailable):
             log.error("/%s: query log unavailable: %s", command, cause)
-            text = f"The query log cannot be used right now ({cause}). Answers are not affected."
+            text = unavailable_text(cause)
         else:
             log.error("/%s failed", command, exc_info=error)
             text = APOLOGY

@@ -18,9 +18,13 @@ from bot.knowledge.loader import KnowledgeError
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.matching.matcher import Outcome
 from bot.querylog.reports import Gap, Stats
+from bot.querylog.review import ReviewItem
+from bot.querylog.store import Health
 from bot.service import Answer, KnowledgeChange, Topic
 
 NO_PINGS = discord.AllowedMentions.none()
+APOLOGY = "Sorry, something went wrong while answering; it has been logged."
+NOT_A_MODERATOR = "This command is for moderators (Manage Server, or the moderator role)."
 COLOUR = discord.Colour.from_rgb(0, 75, 135)
 
 MAX_CONTENT = 2000
@@ -31,6 +35,9 @@ MAX_EMBED_TOTAL = 6000
 MAX_FIELD_NAME = 256
 MAX_FIELD_VALUE = 1024
 MAX_CHOICE_NAME = 100
+MAX_OPTION_DESCRIPTION = 100
+MAX_PLACEHOLDER = 150
+MAX_OTHER_PHRASINGS = 5  # shown under a gap group in the review queue
 MAX_BUTTON_LABEL = 80
 MAX_ECHO = 200  # how much of a question is quoted back
 MAX_RELATED_BUTTONS = 3
@@ -132,6 +139,21 @@ def topics_page_embed(title: str, shown: Sequence[Entry], page: int, pages: int)
 # --- moderators' replies ----------------------------------------------------------------------------
 
 
+def health_note(health: Health | None) -> str:
+    """What moderators must know about the query log itself, above every moderator reply ("" when all is well)."""
+    note = ""
+    if health and health.last_error:
+        since = f" since {health.failing_since:%Y-%m-%d %H:%M} UTC" if health.failing_since else ""
+        note += f"⚠️ The query log is failing{since} ({health.last_error}); {health.pending} rows are waiting.\n"
+    if health and health.notice:
+        note += f"⚠️ Query log: {health.notice}.\n"
+    return note
+
+
+def unavailable_text(error: Exception) -> str:
+    return clip(f"The query log cannot be used right now ({error}). Answers are not affected.", MAX_CONTENT)
+
+
 def report_embed(title: str, text: str, note: str = "") -> discord.Embed:
     """A moderator reply: ``note`` (the query log's health, when it needs saying) above ``text``."""
     return discord.Embed(title=clip(title, MAX_TITLE), description=clip(note + text, MAX_DESCRIPTION))
@@ -196,6 +218,127 @@ def reload_failed_embed(error: KnowledgeError, note: str = "") -> discord.Embed:
         f"{error.total} problem(s):\n{problems}{more}",
         note,
     )
+
+
+# --- the review queue (/querylog review) ----------------------------------------------------------------
+
+REVIEW_FOOTER = (
+    "Teach: every question in the group becomes a phrasing of the chosen topic · Dismiss: out of scope · "
+    "Skip: later · Back: the group you skipped last"
+)
+REVIEW_EMPTY = "Nothing to review: every gap of the last {days} days has been taught or dismissed."
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
+def _people(n: int) -> str:
+    return "1 person" if n == 1 else f"{n} people"
+
+
+def review_embed(
+    item: ReviewItem,
+    position: int,
+    total: int,
+    days: int,
+    candidates: Sequence[Entry],
+    chosen: Entry | None,
+    note: str = "",
+) -> discord.Embed:
+    """One gap group in the review queue: the question, how often, by how many, when, its 👎, other phrasings, the
+    bot's candidates and the topic chosen so far."""
+    asked = (
+        f"Asked **{_times(item.count)}** by **{_people(item.askers)}**"
+        if item.askers
+        else (f"Asked **{_times(item.count)}**")
+    )
+    lines = [
+        f"**{inert(item.question, 300)}**",
+        f"{asked} · last {item.last_asked[:16].replace('T', ' ')} UTC · {item.downvotes} 👎",
+    ]
+    embed = discord.Embed(
+        title=clip(f"Gap {position} of {total} · last {days} days", MAX_TITLE),
+        description=clip(note + "\n".join(lines), MAX_DESCRIPTION),
+        colour=COLOUR,
+    )
+    others = item.questions[1:]
+    if others:
+        shown = [
+            f"• {inert(text, 150)}" + (f" ({n}×)" if n > 1 else "")
+            for text, n in zip(others, item.times[1:], strict=True)
+        ]
+        more = len(others) - MAX_OTHER_PHRASINGS
+        text = "\n".join(shown[:MAX_OTHER_PHRASINGS]) + (f"\n… and {more} more" if more > 0 else "")
+        embed.add_field(name=f"Other phrasings ({len(others)})", value=clip(text, MAX_FIELD_VALUE), inline=False)
+    ranked = "\n".join(f"{n}. {discord.utils.escape_markdown(e.title)}" for n, e in enumerate(candidates, 1))
+    embed.add_field(name="The bot's candidates", value=clip(ranked or "none", MAX_FIELD_VALUE), inline=False)
+    picked = (
+        f"**{discord.utils.escape_markdown(chosen.title)}**: press Teach"
+        if chosen
+        else "None yet: pick one in the menu below"
+    )
+    embed.add_field(name="Chosen topic", value=clip(picked, MAX_FIELD_VALUE), inline=False)
+    embed.set_footer(text=REVIEW_FOOTER)
+    return fit(embed)
+
+
+def review_empty_embed(days: int, note: str = "") -> discord.Embed:
+    return report_embed("Review queue", REVIEW_EMPTY.format(days=days), note)
+
+
+def review_option(entry: Entry, description: str, *, default: bool = False) -> discord.SelectOption:
+    return discord.SelectOption(
+        label=clip(entry.title, MAX_CHOICE_NAME),
+        value=entry.id,
+        description=clip(description, MAX_OPTION_DESCRIPTION),
+        default=default,
+    )
+
+
+def taught_text(item: ReviewItem, entry: Entry, answered: int) -> str:
+    """What Teach changed: the group's logged questions the new matcher answers with the topic."""
+    questions = "logged question" if answered == 1 else "logged questions"
+    rest = item.count - answered
+    still = (
+        f" ({rest} of the group's {item.count} still would not: teach those with `/querylog resolve`)" if rest else ""
+    )
+    phrasings = len(item.questions)
+    return clip(
+        f"✅ Taught: {answered} {questions} would now be answered with "
+        f"*{discord.utils.escape_markdown(entry.title)}*{still}. "
+        f"{phrasings} phrasing{'s' if phrasings != 1 else ''} added, effective now; "
+        "`allybot kb learned` prints them for the YAML.",
+        MAX_CONTENT,
+    )
+
+
+def dismissed_text(item: ReviewItem) -> str:
+    others = len(item.questions) - 1
+    also = f" and {others} other phrasing{'s' if others != 1 else ''}" if others else ""
+    return clip(
+        f"🚫 Dismissed as out of scope: “{inert(item.question, 150)}”{also}; the group no longer shows.", MAX_CONTENT
+    )
+
+
+def skipped_text(item: ReviewItem, alone: bool) -> str:
+    later = " It is the only gap left." if alone else " It comes back after the others."
+    return clip(f"⏭️ Skipped “{inert(item.question, 150)}”.{later}", MAX_CONTENT)
+
+
+def back_text(item: ReviewItem | None) -> str:
+    if item is None:
+        return "↩️ Nothing to go back to: no open group has been skipped."
+    return clip(f"↩️ Back to “{inert(item.question, 150)}” (it was skipped).", MAX_CONTENT)
+
+
+REVIEW_GONE = "This group was reviewed already, or has changed since; here is the queue as it is now."
+REVIEW_NO_TOPIC = "That topic is no longer in the knowledge base; pick another."
+REVIEW_PICK_FIRST = "Pick a topic in the menu first."
+
+
+def review_no_match_text(typed: str) -> str:
+    return clip(f"No topic matches “{inert(typed, 100)}”; try part of its title, or its id.", MAX_CONTENT)
 
 
 def privacy_text(questions: int, votes: int, latest: Sequence[tuple[str, str]], retention_days: int | None) -> str:

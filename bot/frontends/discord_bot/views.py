@@ -35,6 +35,16 @@ def bot_of(interaction: discord.Interaction) -> AllyBot:
     return cast("AllyBot", interaction.client)
 
 
+def is_moderator(interaction: discord.Interaction, moderator_role_id: int | None) -> bool:
+    """Manage Server (as Discord resolved it for this interaction) or the configured moderator role."""
+    member = interaction.user
+    if not isinstance(member, discord.Member):
+        return False
+    return interaction.permissions.manage_guild or (
+        moderator_role_id is not None and any(role.id == moderator_role_id for role in member.roles)
+    )
+
+
 def answer_view(reply: Reply, query_id: int) -> discord.ui.View | None:
     """Topic buttons for the reply's choices, then 👍/👎 when it takes feedback."""
     view = discord.ui.View(timeout=None)

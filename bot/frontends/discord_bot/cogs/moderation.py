@@ -21,6 +21,8 @@ from discord.ext import commands
 
 from bot.frontends.discord_bot import render
 from bot.frontends.discord_bot.render import MAX_CONTENT, NO_PINGS, clip, inert
+from bot.frontends.discord_bot.review import review_screen
+from bot.frontends.discord_bot.views import is_moderator
 from bot.knowledge.loader import KnowledgeError
 from bot.querylog import QueryLogUnavailable, reports
 from bot.querylog.chart import bar_chart
@@ -32,16 +34,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 MANAGE_SERVER = discord.Permissions(manage_guild=True)
 Days = app_commands.Range[int, 1, 3650]
-
-
-def is_moderator(interaction: discord.Interaction, moderator_role_id: int | None) -> bool:
-    """Manage Server (as Discord resolved it for this interaction) or the configured moderator role."""
-    member = interaction.user
-    if not isinstance(member, discord.Member):
-        return False
-    return interaction.permissions.manage_guild or (
-        moderator_role_id is not None and any(role.id == moderator_role_id for role in member.roles)
-    )
 
 
 async def say(interaction: discord.Interaction, text: str) -> None:
@@ -85,14 +77,7 @@ class Moderation(commands.Cog):
         return self.bot.query_log
 
     def _health_note(self) -> str:
-        health = self.bot.query_log.health if self.bot.query_log else None
-        note = ""
-        if health and health.last_error:
-            since = f" since {health.failing_since:%Y-%m-%d %H:%M} UTC" if health.failing_since else ""
-            note += f"⚠️ The query log is failing{since} ({health.last_error}); {health.pending} rows are waiting.\n"
-        if health and health.notice:
-            note += f"⚠️ Query log: {health.notice}.\n"
-        return note
+        return render.health_note(self.bot.query_log.health if self.bot.query_log else None)
 
     @querylog.command(name="recent", description="The latest questions with outcome, topic and score")
     @app_commands.describe(limit="How many (1-25)")
@@ -105,6 +90,20 @@ class Moderation(commands.Cog):
     async def gaps(self, interaction: discord.Interaction, days: Days = 30) -> None:
         found = await reports.gaps(await self._log().connection(), days, limit=15)
         await send_embed(interaction, render.gaps_embed(found, days, self._health_note()))
+
+    @querylog.command(name="review", description="Fix gaps one group at a time: teach a topic, dismiss or skip")
+    @app_commands.describe(days="Look back this many days")
+    async def review(self, interaction: discord.Interaction, days: Days = 30) -> None:
+        # Grouping the log and ranking each group's candidates takes a moment on a big log: acknowledge first.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        screen = await review_screen(self.bot, days)
+        await interaction.followup.send(
+            content=screen.content or discord.utils.MISSING,
+            embed=screen.embed,
+            view=screen.view or discord.utils.MISSING,
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
 
     @querylog.command(name="stats", description="Volume, answer rate, top topics, feedback and a daily chart")
     @app_commands.describe(days="Look back this many days")
