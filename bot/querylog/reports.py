@@ -57,6 +57,8 @@ if TYPE_CHECKING:
     from bot.matching.matcher import Matcher
 
 SIMILAR = 85  # token_sort_ratio at which two questions count as the same gap
+SAME_WORD = 75  # fuzz.ratio at which two words are the same word, mistyped
+LONG_QUESTION = 6  # content words from which one word more or less is still the same question
 BLOCKING_WORDS = 3  # a question is compared only with groups sharing one of its rarest words
 READ_TIMEOUT = 5.0  # seconds a report's own connection waits for a writer's lock
 T = TypeVar("T")
@@ -225,12 +227,13 @@ def _gap_texts(connection: sqlite3.Connection, days: int | None) -> list[_Text]:
     return sorted(texts.values(), key=lambda t: (-t.count, t.key))
 
 
-def near_duplicates(keys: Sequence[str]) -> list[list[int]]:
+def near_duplicates(keys: Sequence[str], *, word_check: bool = True) -> list[list[int]]:
     """Clusters of ``keys`` (indices, each cluster in input order): a key joins the first cluster whose first key
     it matches at ``SIMILAR`` or above, else starts one.
 
     Near-linear: a key is compared (in rapidfuzz's C code) only with the clusters that share one of its
     ``BLOCKING_WORDS`` rarest words; two questions that differ in all of those are not near-duplicates.
+    With ``word_check`` (the default) they must also pass :func:`same_words`.
     """
     frequency = Counter(word for key in keys for word in set(key.split()))
     clusters: list[list[int]] = []
@@ -242,17 +245,29 @@ def near_duplicates(keys: Sequence[str]) -> list[list[int]]:
         candidates = sorted({c for word in rare for c in postings.get(word, ())})
         found = None
         if candidates:
-            found = process.extractOne(
-                key, [seeds[c] for c in candidates], scorer=fuzz.token_sort_ratio, score_cutoff=SIMILAR
+            close = process.extract(
+                key, [seeds[c] for c in candidates], scorer=fuzz.token_sort_ratio, score_cutoff=SIMILAR, limit=5
             )
+            found = next((c for _, _, c in close if not word_check or same_words(key, seeds[candidates[c]])), None)
         if found is not None:
-            clusters[candidates[found[2]]].append(index)
+            clusters[candidates[found]].append(index)
             continue
         clusters.append([index])
         seeds.append(key)
         for word in words:
             postings[word].append(len(clusters) - 1)
     return clusters
+
+
+def same_words(one: str, other: str) -> bool:
+    """Whether two near-duplicate keys also say the same things word by word: every word of each has a look-alike
+    (a typo) in the other, but for one in a long question. "nato response force size" adds a word that
+    "nato response force" lacks: another question ("nrf size" is not "what is the nrf")."""
+    a, b = one.split(), other.split()
+    spare = 1 if min(len(a), len(b)) >= LONG_QUESTION else 0
+    unmatched = sum(not any(fuzz.ratio(w, v) >= SAME_WORD for v in b) for w in a)
+    unmatched += sum(not any(fuzz.ratio(w, v) >= SAME_WORD for v in a) for w in b)
+    return unmatched <= spare
 
 
 @dataclass
@@ -270,8 +285,9 @@ class _Cluster:
         return (-int(downvotes > 0), -askers * count, -downvotes, -last)
 
 
-def _clusters(texts: list[_Text]) -> list[_Cluster]:
-    return [_Cluster([texts[i] for i in members]) for members in near_duplicates([t.key for t in texts])]
+def _clusters(texts: list[_Text], *, word_check: bool = True) -> list[_Cluster]:
+    keys = [t.key for t in texts]
+    return [_Cluster([texts[i] for i in members]) for members in near_duplicates(keys, word_check=word_check)]
 
 
 def _group_key(cluster: _Cluster) -> str:
