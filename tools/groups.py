@@ -87,7 +87,7 @@ def scores(groups: Sequence[Sequence[str]], label_of: dict[str, str]) -> tuple[f
 
 
 async def measure(files: Sequence[Path], knowledge: Path) -> dict[str, dict[str, tuple[float, float]]]:
-    """Build the labelled log and score both groupings: {"before"/"now": {"entry"/"question": (purity, completeness)}}."""
+    """Build the labelled log and score the groupings: {name: {"entry"/"question": (purity, completeness)}}."""
     labelled = labelled_questions(files)
     with tempfile.TemporaryDirectory(prefix="allybot-groups-") as scratch:
         settings = Settings(
