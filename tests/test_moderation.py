@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 
 from bot.app import App, open_app
 from bot.frontends.discord_bot.client import NOT_A_MODERATOR
+from bot.frontends.discord_bot.cogs.moderation import render_export_note
+from bot.querylog import reports
 from bot.service import Asker, QuerySource
 from tests.conftest import app_settings
 from tests.discord_harness import (
@@ -26,6 +29,7 @@ from tests.discord_harness import (
 )
 
 EPHEMERAL = 64
+DEFERRED = 5  # "thinking": the reply follows
 MANAGE_SERVER = 1 << 5
 MANAGE_MESSAGES = 1 << 13
 UNANSWERED = [
@@ -57,8 +61,12 @@ class Bot:
         await self._stack.aclose()
 
     async def mod(self, name: str, *options: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """The reply to ``/querylog name``: the response, or after a deferral ("thinking") the follow-up."""
         kwargs.setdefault("permissions", MANAGE_SERVER)
+        before = len(self.harness.adapter.calls)
         call = await self.harness.interact(slash(name, *options, group="querylog", **kwargs))
+        if call.json.get("type") == DEFERRED:
+            return self.harness.adapter.calls[before + 1].json
         return call.json.get("data", call.json)
 
 
@@ -241,3 +249,35 @@ async def test_moderator_commands_say_when_the_log_is_unusable(kb_copy, tmp_path
         assert answer.entry.id == "peace-partnership", "answers are not affected"
     finally:
         await broken.stop()
+
+
+@pytest.mark.parametrize("name", ["gaps", "stats", "export"])
+async def test_reports_acknowledge_first_then_follow_up(bot, name):
+    """Reading a year of log takes seconds: the reply is deferred within Discord's window, then sent."""
+    ask_many(bot)
+    await bot.log.flush()
+    followup = await bot.harness.interact_deferred(slash(name, group="querylog", permissions=MANAGE_SERVER))
+    assert followup["flags"] & EPHEMERAL
+    assert followup.get("embeds") or followup.get("attachments")
+
+
+async def test_an_export_over_the_upload_limit_is_gzipped_and_cut_with_a_way_to_get_the_rest(bot, tmp_path):
+    for number in range(3000):
+        bot.service.answer(f"question number {number} about pizza", source=QuerySource.DM, asker=Asker(number))
+    await bot.log.flush()
+    db = await bot.log.connection()
+    plain = await reports.export_file(db, 30, tmp_path, 10 << 20)
+    assert not plain.compressed and plain.complete and plain.path.suffix == ".csv"
+    whole = plain.path.read_bytes()
+    size = len(whole)
+    packed = await reports.export_file(db, 30, tmp_path, size // 2)
+    assert packed.compressed and packed.complete and packed.path.name.endswith(".csv.gz")
+    assert packed.path.stat().st_size <= size // 2
+    assert gzip.decompress(packed.path.read_bytes()) == whole
+    smaller = packed.path.stat().st_size // 2
+    cut = await reports.export_file(db, 30, tmp_path, smaller)
+    assert cut.compressed and not cut.complete and 0 < cut.rows < cut.total == 3000
+    assert cut.path.stat().st_size <= smaller
+    rows = gzip.decompress(cut.path.read_bytes()).decode().splitlines()
+    assert len(rows) == cut.rows + 1, "the header and every row it says it holds, whole"
+    assert "allybot logs export --days 30" in render_export_note(cut, 30)

@@ -41,8 +41,9 @@ def test_the_model_loads_and_answers_without_touching_the_network():
 
 
 def test_vectors_are_unit_length_and_closer_for_closer_meanings():
-    vectors = shared_embedder().embed(["nuclear weapons deter attacks", "atomic arms discourage aggression",
-                                       "how to bake sourdough bread", ""])
+    vectors = shared_embedder().embed(
+        ["nuclear weapons deter attacks", "atomic arms discourage aggression", "how to bake sourdough bread", ""]
+    )
     assert np.allclose(np.linalg.norm(vectors[:3], axis=1), 1.0, atol=1e-5)
     assert not vectors[3].any(), "an empty text is the zero vector, not NaN"
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
@@ -64,8 +65,9 @@ def test_fit_learns_which_signal_separates_right_from_wrong():
         rows.append(Evidence(**values))
         labels.append(values["semantic"] > 0.5)
     model = fit(rows, labels)
-    assert model.weights[FEATURES.index("semantic")] > 3 * max(abs(w) for f, w in zip(FEATURES, model.weights,
-                                                                                       strict=True) if f != "semantic")
+    assert model.weights[FEATURES.index("semantic")] > 3 * max(
+        abs(w) for f, w in zip(FEATURES, model.weights, strict=True) if f != "semantic"
+    )
     low, high = (Evidence(**{f: (v if f == "semantic" else 0.5) for f in FEATURES}) for v in (0.1, 0.9))
     assert model.probability(low) < 0.2 < 0.8 < model.probability(high)
 

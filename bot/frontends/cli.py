@@ -374,8 +374,8 @@ async def _log_connection(args: argparse.Namespace, settings: Settings) -> Async
 async def _logs(args: argparse.Namespace, settings: Settings) -> int:
     days = args.days or None
     async with _log_connection(args, settings) as db:
-        if args.report == "export":
-            sys.stdout.write(await reports.export_csv(db, days))
+        if args.report == "export":  # streamed, row by row: a year of log never sits in memory
+            await reports.off_loop(db, reports.write_csv, sys.stdout, days)
             return 0
         if args.report == "recent":
             data: object = await reports.recent(db, args.limit)

@@ -52,8 +52,10 @@ _SCHOOLWORK = (
 _CHAT_FILLER = re.compile(
     r"(?<!\S)(?:"
     r"asking for (?:a |my )?(?:friend|colleague|mate|coworker)"
-    r"|(?:i )?need (?:this|it) for (?:an? |my |the |our )?" + _SCHOOLWORK
-    + r"|for (?:an? |my |the |our )" + _SCHOOLWORK
+    r"|(?:i )?need (?:this|it) for (?:an? |my |the |our )?"
+    + _SCHOOLWORK
+    + r"|for (?:an? |my |the |our )"
+    + _SCHOOLWORK
     + r"|(?:thanks|thank you|thx|ty) in advance|(?:any|all) help (?:is )?(?:much )?appreciated"
     r"|in plain (?:english|words|terms)|in simple (?:words|terms)|explain like im (?:5|five)|eli5"
     r"|(?:good )?(?:morning|afternoon|evening) (?:all|everyone|folks|team|guys)"

@@ -201,8 +201,12 @@ class SemanticIndex:
 
     def __getstate__(self) -> dict[str, object]:
         """Arrays as raw bytes, so a snapshot needs no numpy classes (see ``snapshots._ALLOWED``)."""
-        arrays = {"starts": self._starts, "vectors": self._vectors, "summaries": self._summaries,
-                  "centroids": self._centroids}
+        arrays = {
+            "starts": self._starts,
+            "vectors": self._vectors,
+            "summaries": self._summaries,
+            "centroids": self._centroids,
+        }
         if self._basis is not None:
             arrays["basis"] = self._basis
         return {
@@ -213,10 +217,14 @@ class SemanticIndex:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.embedder = state["embedder"]
-        arrays = {name: np.frombuffer(data, dtype=np.dtype(kind)).reshape(shape)
-                  for name, (kind, shape, data) in state["arrays"].items()}
+        arrays = {
+            name: np.frombuffer(data, dtype=np.dtype(kind)).reshape(shape)
+            for name, (kind, shape, data) in state["arrays"].items()
+        }
         self._starts, self._vectors = arrays["starts"], arrays["vectors"]
         self._summaries, self._centroids = arrays["summaries"], arrays["centroids"]
         self._basis = arrays.get("basis")
-        self._taught = {index: np.frombuffer(data, dtype=np.float32).reshape(shape)
-                        for index, (shape, data) in state["taught"].items()}
+        self._taught = {
+            index: np.frombuffer(data, dtype=np.float32).reshape(shape)
+            for index, (shape, data) in state["taught"].items()
+        }

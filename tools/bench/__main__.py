@@ -28,7 +28,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FILE",
         help="question set to ask (default: tests/data/questions_tune.yaml)",
     )
+    parser.add_argument(
+        "--reports",
+        action="store_true",
+        help="only the moderator reports on synthetic logs of 100,000 and 1,000,000 rows (writes REPORTS_BENCH.md)",
+    )
     args = parser.parse_args(argv)
+    if args.reports:
+        from tools.bench import reports
+
+        reports.run(args.quick, args.out or (None if args.quick else CHECKOUT / "REPORTS_BENCH.md"), CHECKOUT)
+        return 0
     output = args.out or (None if args.quick else CHECKOUT / "BENCHMARKS.md")
     run(QUICK if args.quick else FULL, output, args.knowledge, args.questions)
     return 0

@@ -84,5 +84,6 @@ class StallWatch:
         await asyncio.sleep(0)
         try:
             yield self
+            await asyncio.sleep(0.005)  # let the heartbeat see the loop again: a stall at the very end counts too
         finally:
             task.cancel()

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import discord
@@ -46,6 +48,21 @@ async def send_embed(interaction: discord.Interaction, embed: discord.Embed) -> 
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
     else:
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+EXPORT_SLACK = 64 << 10  # bytes of the upload limit left for the rest of the request
+
+
+def render_export_note(found: reports.Export, days: int) -> str:
+    """What the export message says: the period, and when it is gzipped or cut short, how to get everything."""
+    text = f"Questions of the last {days} days ({found.rows:,} rows"
+    text += ", gzipped to fit the upload limit)." if found.compressed else ")."
+    if not found.complete:
+        text += (
+            f" Only the oldest {found.rows:,} of {found.total:,} fit; the whole period from the shell: "
+            f"`allybot logs export --days {days} > queries.csv`."
+        )
+    return text
 
 
 class Moderation(commands.Cog):
@@ -85,9 +102,13 @@ class Moderation(commands.Cog):
         rows = await reports.recent(await self._log().connection(), limit)
         await send_embed(interaction, render.recent_embed(rows, self._health_note()))
 
+    # Reports acknowledge first (Discord's 3 s window) and read the log in a worker thread (bot/querylog/reports.py):
+    # a year of log takes seconds to read and never holds the event loop.
+
     @querylog.command(name="gaps", description="Unanswered, unsure and 👎 questions, grouped, most frequent first")
     @app_commands.describe(days="Look back this many days")
     async def gaps(self, interaction: discord.Interaction, days: Days = 30) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         found = await reports.gaps(await self._log().connection(), days, limit=15)
         await send_embed(interaction, render.gaps_embed(found, days, self._health_note()))
 
@@ -108,11 +129,12 @@ class Moderation(commands.Cog):
     @querylog.command(name="stats", description="Volume, answer rate, top topics, feedback and a daily chart")
     @app_commands.describe(days="Look back this many days")
     async def stats(self, interaction: discord.Interaction, days: Days = 30) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         found = await reports.stats(await self._log().connection(), days)
-        chart = discord.File(io.BytesIO(bar_chart(found.per_day)), filename=render.CHART_FILE)
-        await interaction.response.send_message(
+        png = await asyncio.to_thread(bar_chart, found.per_day)
+        await interaction.followup.send(
             embed=render.stats_embed(found, days, self._health_note()),
-            file=chart,
+            file=discord.File(io.BytesIO(png), filename=render.CHART_FILE),
             ephemeral=True,
             allowed_mentions=NO_PINGS,
         )
@@ -121,13 +143,16 @@ class Moderation(commands.Cog):
     @app_commands.describe(days="Look back this many days")
     async def export(self, interaction: discord.Interaction, days: Days = 30) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)  # a big log takes a moment
-        data = await reports.export_csv(await self._log().connection(), days)
-        await interaction.followup.send(
-            self._health_note() + f"Questions of the last {days} days.",
-            ephemeral=True,
-            file=discord.File(io.BytesIO(data.encode()), filename=f"allybot-queries-{days}d.csv"),
-            allowed_mentions=NO_PINGS,
-        )
+        limit = interaction.guild.filesize_limit if interaction.guild else discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
+        with tempfile.TemporaryDirectory(prefix="allybot-export-") as folder:
+            # Streamed to a file in a worker thread; gzipped when the CSV would not fit Discord's upload limit.
+            found = await reports.export_file(await self._log().connection(), days, Path(folder), limit - EXPORT_SLACK)
+            await interaction.followup.send(
+                self._health_note() + render_export_note(found, days),
+                ephemeral=True,
+                file=discord.File(found.path, filename=found.path.name),
+                allowed_mentions=NO_PINGS,
+            )
 
     @querylog.command(name="resolve", description="Teach the bot: this question means that topic, from now on")
     @app_commands.describe(question="The question as people ask it", topic="The topic that answers it")
