@@ -20,7 +20,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.frontends.discord_bot.render import APOLOGY, NO_PINGS, NOT_A_MODERATOR, unavailable_text
 from bot.frontends.discord_bot.review import ReviewButton, ReviewSelect
-from bot.frontends.discord_bot.views import FeedbackButton, TopicButton
+from bot.frontends.discord_bot.views import FeedbackButton, TopicButton, reply_privately
 from bot.querylog import QueryLogUnavailable
 from bot.querylog.store import QueryLog
 from bot.service import AnswerService
@@ -75,13 +75,7 @@ class AllyBot(commands.Bot):
         else:
             log.error("/%s failed", command, exc_info=error)
             text = APOLOGY
-        try:
-            if interaction.response.is_done():
-                await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
-            else:
-                await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
-        except discord.HTTPException:
-            log.exception("could not send the apology for /%s", command)
+        await reply_privately(interaction, text)
 
 
 async def run_bot(bot: AllyBot, token: str) -> None:

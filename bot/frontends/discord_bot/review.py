@@ -22,7 +22,7 @@ import discord
 
 from bot.frontends.discord_bot import render
 from bot.frontends.discord_bot.render import APOLOGY, NO_PINGS, NOT_A_MODERATOR, unavailable_text
-from bot.frontends.discord_bot.views import bot_of, is_moderator
+from bot.frontends.discord_bot.views import bot_of, is_moderator, reply_privately
 from bot.knowledge.model import Entry
 from bot.querylog import QueryLogUnavailable
 from bot.querylog.review import (
@@ -145,20 +145,10 @@ async def guarded(interaction: discord.Interaction, work: Callable[[], Awaitable
         await work()
     except QueryLogUnavailable as error:
         log.error("review: query log unavailable: %s", error)
-        await _tell(interaction, unavailable_text(error))
+        await reply_privately(interaction, unavailable_text(error))
     except Exception:
         log.exception("review: a click failed")
-        await _tell(interaction, APOLOGY)
-
-
-async def _tell(interaction: discord.Interaction, text: str) -> None:
-    try:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
-        else:
-            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
-    except discord.HTTPException:
-        log.exception("review: could not say what went wrong")
+        await reply_privately(interaction, APOLOGY)
 
 
 # --- the actions ----------------------------------------------------------------------------------

@@ -30,6 +30,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+async def reply_privately(interaction: discord.Interaction, text: str) -> None:
+    """Say ``text`` to the user alone, whether or not the interaction was answered already; a send that fails is
+    logged, never raised (this is how errors are reported, so there is nothing left to report to)."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
+        else:
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+    except discord.HTTPException:
+        log.exception("could not reply to an interaction: %s", text[:80])
+
+
 def bot_of(interaction: discord.Interaction) -> AllyBot:
     """The bot an interaction came to (discord.py types components' callbacks for any client)."""
     return cast("AllyBot", interaction.client)
