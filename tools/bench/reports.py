@@ -122,7 +122,7 @@ def measure(tasks: tuple[str, ...], sizes: tuple[int, ...], checkout: Path, with
             started = time.perf_counter()
             synthetic_log(path, rows, checkout)
             print(f"  generated {rows:,} rows in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-            measured = {"rows": rows, "file_mb": path.stat().st_size / 2**20}
+            measured: dict[str, Any] = {"rows": rows, "file_mb": path.stat().st_size / 2**20}
             for task in (*tasks, *(OLD_TASKS if with_before else ())):
                 if rows >= OLD_SKIPPED_AT.get(task, rows + 1):
                     continue

@@ -26,6 +26,7 @@ from bot.frontends.discord_bot.render import MAX_CONTENT, NO_PINGS, clip, inert
 from bot.knowledge.loader import KnowledgeError
 from bot.querylog import QueryLogUnavailable, reports
 from bot.querylog.chart import bar_chart
+from bot.querylog.replay import replay
 from bot.querylog.store import QueryLog
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ async def send_embed(interaction: discord.Interaction, embed: discord.Embed) -> 
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
+REPLAY_DAYS = 30  # /kb reload replays this much of the log on the new knowledge base
 EXPORT_SLACK = 64 << 10  # bytes of the upload limit left for the rest of the request
 
 
@@ -189,7 +191,15 @@ class Moderation(commands.Cog):
         except KnowledgeError as error:
             await send_embed(interaction, render.reload_failed_embed(error, self._health_note()))
             return
-        await send_embed(interaction, render.reloaded_embed(change, self._health_note()))
+        await send_embed(interaction, render.reloaded_embed(change, self._health_note() + await self._replayed()))
+
+    async def _replayed(self) -> str:
+        """The effect of the knowledge base now served on the last 30 days of real questions (in a worker thread)."""
+        try:
+            found = await replay(await self._log().connection(), self.bot.service.matcher, REPLAY_DAYS)
+        except QueryLogUnavailable as error:
+            return f"No replay: the query log is unavailable ({error}).\n"
+        return found.summary() + "\n"
 
 
 async def setup(bot: AllyBot) -> None:
