@@ -30,6 +30,7 @@ from bot.app import App, open_app
 from bot.config import Settings, SettingsError, load_settings
 from bot.frontends.console import Console
 from bot.frontends.terminal import format_report, learned_yaml, render_answer
+from bot.knowledge.apply import ApplyError, apply_learned
 from bot.knowledge.loader import KnowledgeError, load_knowledge
 from bot.knowledge.model import KnowledgeBase
 from bot.knowledge.stats import compute_stats
@@ -94,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     learned = kb.add_parser("learned", help="phrasings moderators taught, as YAML to paste into knowledge/")
     learned.add_argument("directory", nargs="?", type=Path)
     learned.add_argument("--db", type=Path, metavar="PATH", help="query-log SQLite file (default: setting)")
+    learned.add_argument(
+        "--apply", action="store_true", help="write them into the knowledge YAML in place (comments and layout kept)"
+    )
     stats = kb.add_parser("stats", help="coverage by category and source, phrasings per entry")
     stats.add_argument("directory", nargs="?", type=Path)
     stats.add_argument("--seeds", type=Path, metavar="DIR", help="folder of seed articles, to list uncited headings")
@@ -423,7 +427,24 @@ async def _kb_learned(args: argparse.Namespace, settings: Settings) -> int:
     knowledge = _knowledge(args.directory, settings)
     async with _log_connection(args, settings) as db:
         taught = [(i, p) for i, texts in (await QueryLog.learned_from(db)).items() for p in texts]
-    print(learned_yaml(knowledge, taught))
+    if not args.apply:
+        print(learned_yaml(knowledge, taught))
+        return 0
+    try:
+        applied = apply_learned(knowledge, taught)
+    except (ApplyError, KnowledgeError, OSError) as error:
+        raise UserError(f"cannot write the learned phrasings into {knowledge.directory}: {error}") from error
+    for file, added in applied.added.items():
+        print(f"{file}: added {len(added)} phrasing(s)")
+        for line in added:
+            print(f"  + {line}")
+    if applied.skipped:
+        print(f"{len(applied.skipped)} already in the YAML, skipped")
+    for entry_id, phrasing in applied.unknown:
+        print(f"no entry {entry_id} any more, not written: {phrasing}")
+    print(
+        f"{applied.count} phrasing(s) written; review them with git diff" if applied.count else "nothing new to write"
+    )
     return 0
 
 
