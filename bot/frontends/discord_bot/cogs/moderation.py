@@ -191,15 +191,22 @@ class Moderation(commands.Cog):
         except KnowledgeError as error:
             await send_embed(interaction, render.reload_failed_embed(error, self._health_note()))
             return
-        await send_embed(interaction, render.reloaded_embed(change, self._health_note() + await self._replayed()))
+        embed = render.reloaded_embed(change, self._health_note())
+        replayed = await self._replayed()
+        if replayed:
+            embed.description = clip(f"{embed.description or ''}\n\n{replayed}", render.MAX_DESCRIPTION)
+        await send_embed(interaction, embed)
 
     async def _replayed(self) -> str:
-        """The effect of the knowledge base now served on the last 30 days of real questions (in a worker thread)."""
+        """The effect of the knowledge base now served on the last 30 days of real questions (in a worker thread);
+        nothing with the query log turned off."""
+        if self.bot.query_log is None:
+            return ""
         try:
-            found = await replay(await self._log().connection(), self.bot.service.matcher, REPLAY_DAYS)
+            found = await replay(await self.bot.query_log.connection(), self.bot.service.matcher, REPLAY_DAYS)
         except QueryLogUnavailable as error:
-            return f"No replay: the query log is unavailable ({error}).\n"
-        return found.summary() + "\n"
+            return f"No replay: the query log is unavailable ({error})."
+        return found.summary()
 
 
 async def setup(bot: AllyBot) -> None:
