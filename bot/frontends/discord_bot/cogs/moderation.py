@@ -169,7 +169,7 @@ class Moderation(commands.Cog):
         await say(
             interaction,
             f"Learned: “{inert(question)}” → **{entry.title}**, effective now. "
-            "Run `python -m bot kb learned` to copy it into the YAML.",
+            "Run `allybot kb learned --apply` to write it into the YAML.",
         )
 
     @resolve.autocomplete("topic")
