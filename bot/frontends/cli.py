@@ -30,13 +30,15 @@ from bot.app import App, open_app
 from bot.config import Settings, SettingsError, load_settings
 from bot.frontends.console import Console
 from bot.frontends.terminal import format_report, learned_yaml, render_answer
+from bot.knowledge.apply import ApplyError, apply_learned
 from bot.knowledge.loader import KnowledgeError, load_knowledge
 from bot.knowledge.model import KnowledgeBase
 from bot.knowledge.stats import compute_stats
 from bot.querylog import QueryLogUnavailable, reports
 from bot.querylog.chart import bar_chart
+from bot.querylog.replay import KINDS, WORDS, Replay, replay
 from bot.querylog.store import QueryLog
-from bot.service import AnswerService, QuerySource
+from bot.service import AnswerService, QuerySource, index_knowledge
 
 ROWS_LOST = 3  # exit code: the command did its work, but the query log could not keep every row
 log = logging.getLogger("allybot")
@@ -73,20 +75,29 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--batch", metavar="FILE", help="read one question per line from FILE ('-' for stdin)")
 
     logs = commands.add_parser("logs", help="read the query log (moderators)")
-    logs.add_argument("report", choices=("recent", "gaps", "stats", "export"))
+    logs.add_argument("report", choices=("recent", "gaps", "stats", "export", "replay"))
     logs.add_argument("--days", type=int, default=30, help="look back this many days (0 = everything; default 30)")
     logs.add_argument("--limit", type=int, default=20, help="rows for recent and gaps (default 20)")
     logs.add_argument("--json", action="store_true", help="machine-readable output")
     logs.add_argument("--db", type=Path, metavar="PATH", help="query-log SQLite file (default: setting)")
     logs.add_argument("--chart", type=Path, metavar="PNG", help="stats: also write a chart of questions per day")
+    logs.add_argument(
+        "--knowledge", type=Path, metavar="DIR", help="replay: the knowledge base to ask again (default: setting)"
+    )
 
     kb = commands.add_parser("kb", help="knowledge-base tools").add_subparsers(dest="kb_command", parser_class=_Parser)
     kb.required = True
     check = kb.add_parser("check", help="validate the knowledge base; exit 1 with every problem")
     check.add_argument("directory", nargs="?", type=Path)
+    check.add_argument(
+        "--replay", type=Path, metavar="DB", help="also replay that query log's last 30 days on this knowledge base"
+    )
     learned = kb.add_parser("learned", help="phrasings moderators taught, as YAML to paste into knowledge/")
     learned.add_argument("directory", nargs="?", type=Path)
     learned.add_argument("--db", type=Path, metavar="PATH", help="query-log SQLite file (default: setting)")
+    learned.add_argument(
+        "--apply", action="store_true", help="write them into the knowledge YAML in place (comments and layout kept)"
+    )
     stats = kb.add_parser("stats", help="coverage by category and source, phrasings per entry")
     stats.add_argument("directory", nargs="?", type=Path)
     stats.add_argument("--seeds", type=Path, metavar="DIR", help="folder of seed articles, to list uncited headings")
@@ -377,24 +388,63 @@ async def _logs(args: argparse.Namespace, settings: Settings) -> int:
         if args.report == "export":  # streamed, row by row: a year of log never sits in memory
             await reports.off_loop(db, reports.write_csv, sys.stdout, days)
             return 0
+        if args.report == "replay":
+            found = await _replay(db, args.knowledge or settings.knowledge_dir, settings, days)
+            print(json.dumps(found.as_dict(), ensure_ascii=False) if args.json else format_replay(found))
+            return 0
         if args.report == "recent":
             data: object = await reports.recent(db, args.limit)
         elif args.report == "gaps":
             data = [gap.as_dict() for gap in await reports.gaps(db, days, args.limit)]
         else:
-            found = await reports.stats(db, days)
+            stats = await reports.stats(db, days)
             if args.chart:
-                args.chart.write_bytes(bar_chart(found.per_day))
-            data = found.as_dict()
+                args.chart.write_bytes(bar_chart(stats.per_day))
+            data = stats.as_dict()
     print(json.dumps(data, ensure_ascii=False) if args.json else format_report(args.report, data))
     return 0
+
+
+async def _replay(
+    db: aiosqlite.Connection, knowledge: Path | KnowledgeBase, settings: Settings, days: int | None
+) -> Replay:
+    """Every logged question of the period asked again of ``knowledge`` plus the phrasings moderators taught."""
+    with _knowledge_problems(knowledge if isinstance(knowledge, Path) else Path(knowledge.directory)):
+        matcher = await asyncio.to_thread(index_knowledge, knowledge, settings.thresholds)
+    matcher = matcher.with_phrasings(await QueryLog.learned_from(db))
+    return await replay(db, matcher, days)
+
+
+def format_replay(found: Replay) -> str:
+    lines = [found.summary()]
+    for kind in KINDS:
+        for example in found.kinds[kind].examples:
+            lines.append(f"  {WORDS[kind]}: {example.asks}× “{example.question}”: {example.before} -> {example.after}")
+    return "\n".join(lines)
 
 
 async def _kb_learned(args: argparse.Namespace, settings: Settings) -> int:
     knowledge = _knowledge(args.directory, settings)
     async with _log_connection(args, settings) as db:
         taught = [(i, p) for i, texts in (await QueryLog.learned_from(db)).items() for p in texts]
-    print(learned_yaml(knowledge, taught))
+    if not args.apply:
+        print(learned_yaml(knowledge, taught))
+        return 0
+    try:
+        applied = apply_learned(knowledge, taught)
+    except (ApplyError, KnowledgeError, OSError) as error:
+        raise UserError(f"cannot write the learned phrasings into {knowledge.directory}: {error}") from error
+    for file, added in applied.added.items():
+        print(f"{file}: added {len(added)} phrasing(s)")
+        for line in added:
+            print(f"  + {line}")
+    if applied.skipped:
+        print(f"{len(applied.skipped)} already in the YAML, skipped")
+    for entry_id, phrasing in applied.unknown:
+        print(f"no entry {entry_id} any more, not written: {phrasing}")
+    print(
+        f"{applied.count} phrasing(s) written; review them with git diff" if applied.count else "nothing new to write"
+    )
     return 0
 
 
@@ -414,7 +464,16 @@ def _kb_check(args: argparse.Namespace, settings: Settings) -> int:
         f"{directory}: OK, {len(knowledge)} entries in {len(knowledge.categories)} categories, "
         f"{len(glossary.acronyms)} acronyms, {len(glossary.synonyms)} synonyms (version {knowledge.version})"
     )
+    if args.replay is not None:
+        print(asyncio.run(_replay_against(args, settings, knowledge)))
     return 0
+
+
+async def _replay_against(args: argparse.Namespace, settings: Settings, knowledge: KnowledgeBase) -> str:
+    """``kb check --replay DB``: what this knowledge base would change on the log's last 30 days."""
+    args.db = args.replay
+    async with _log_connection(args, settings) as db:
+        return format_replay(await _replay(db, knowledge, settings, 30))
 
 
 def _kb_stats(args: argparse.Namespace, settings: Settings) -> int:

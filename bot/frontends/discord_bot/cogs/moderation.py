@@ -28,6 +28,7 @@ from bot.frontends.discord_bot.views import is_moderator
 from bot.knowledge.loader import KnowledgeError
 from bot.querylog import QueryLogUnavailable, reports
 from bot.querylog.chart import bar_chart
+from bot.querylog.replay import replay
 from bot.querylog.store import QueryLog
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ async def send_embed(interaction: discord.Interaction, embed: discord.Embed) -> 
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
+REPLAY_DAYS = 30  # /kb reload replays this much of the log on the new knowledge base
 EXPORT_SLACK = 64 << 10  # bytes of the upload limit left for the rest of the request
 
 
@@ -166,7 +168,7 @@ class Moderation(commands.Cog):
         await say(
             interaction,
             f"Learned: “{inert(question)}” → **{entry.title}**, effective now. "
-            "Run `python -m bot kb learned` to copy it into the YAML.",
+            "Run `allybot kb learned --apply` to write it into the YAML.",
         )
 
     @resolve.autocomplete("topic")
@@ -188,7 +190,22 @@ class Moderation(commands.Cog):
         except KnowledgeError as error:
             await send_embed(interaction, render.reload_failed_embed(error, self._health_note()))
             return
-        await send_embed(interaction, render.reloaded_embed(change, self._health_note()))
+        embed = render.reloaded_embed(change, self._health_note())
+        replayed = await self._replayed()
+        if replayed:
+            embed.description = clip(f"{embed.description or ''}\n\n{replayed}", render.MAX_DESCRIPTION)
+        await send_embed(interaction, embed)
+
+    async def _replayed(self) -> str:
+        """The effect of the knowledge base now served on the last 30 days of real questions (in a worker thread);
+        nothing with the query log turned off."""
+        if self.bot.query_log is None:
+            return ""
+        try:
+            found = await replay(await self.bot.query_log.connection(), self.bot.service.matcher, REPLAY_DAYS)
+        except QueryLogUnavailable as error:
+            return f"No replay: the query log is unavailable ({error})."
+        return found.summary()
 
 
 async def setup(bot: AllyBot) -> None:
