@@ -8,14 +8,18 @@ so it includes everything the interpreter holds, as an operator would see it.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
+import os
 import resource
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 Item = TypeVar("Item")
 
@@ -87,3 +91,14 @@ class StallWatch:
             await asyncio.sleep(0.005)  # let the heartbeat see the loop again: a stall at the very end counts too
         finally:
             task.cancel()
+
+
+def in_child(module: str, *argv: str, cwd: Path) -> dict[str, Any]:
+    """Run ``python -m module argv...`` in a fresh process without allybot's or Discord's settings, and return the
+    JSON object it prints: each measurement starts from a clean interpreter and heap."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ALLYBOT_", "DISCORD_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", module, *argv], capture_output=True, text=True, check=True, env=environment, cwd=cwd
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result

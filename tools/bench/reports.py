@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import random
 import sqlite3
 import subprocess
@@ -25,6 +24,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from tools.bench.measure import in_child
 
 SIZES = (100_000, 1_000_000)
 QUICK_SIZES = (20_000,)
@@ -126,23 +127,10 @@ def measure(tasks: tuple[str, ...], sizes: tuple[int, ...], checkout: Path, with
             for task in (*tasks, *(OLD_TASKS if with_before else ())):
                 if rows >= OLD_SKIPPED_AT.get(task, rows + 1):
                     continue
-                measured[task] = _child(task, path, checkout)
+                measured[task] = in_child("tools.bench.reports", task, str(path), cwd=checkout)
                 print(f"  {rows:,} {task}: {measured[task]}", file=sys.stderr)
             results["sizes"].append(measured)
     return results
-
-
-def _child(task: str, path: Path, checkout: Path) -> dict[str, Any]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ALLYBOT_", "DISCORD_"))}
-    done = subprocess.run(
-        [sys.executable, "-m", "tools.bench.reports", task, str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=environment,
-        cwd=checkout,
-    )
-    return json.loads(done.stdout)
 
 
 async def _run_task(task: str, path: Path) -> dict[str, Any]:

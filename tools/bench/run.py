@@ -9,11 +9,9 @@ because this machine's speed varies from run to run: the ratios are what to comp
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import platform
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +27,7 @@ from bot.config import Settings
 from bot.knowledge.loader import load_knowledge
 from bot.querylog.store import QueryLog
 from bot.service import AnswerService, Asker, QuerySource
-from tools.bench.measure import Latency, StallWatch
+from tools.bench.measure import Latency, StallWatch, in_child
 from tools.bench.synthetic import question_mix, read_questions, synthetic_knowledge, write_knowledge
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # the tools run from a checkout, never from an installed package
@@ -78,16 +76,7 @@ def run(plan: Plan, output: Path | None, knowledge_dir: Path, questions_file: Pa
 
 
 def _child(*argv: str) -> dict[str, Any]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ALLYBOT_", "DISCORD_"))}
-    done = subprocess.run(
-        [sys.executable, "-m", "tools.bench.child", *argv],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=environment,
-        cwd=CHECKOUT,
-    )
-    return json.loads(done.stdout)
+    return in_child("tools.bench.child", *argv, cwd=CHECKOUT)
 
 
 async def log_throughput(knowledge_dir: Path, questions: list[str], askers: int, scratch: Path) -> dict[str, Any]:
