@@ -13,7 +13,7 @@ import time
 from tests.conftest import TINY_KB, run_cli
 
 KB = ("--knowledge", str(TINY_KB))
-# The tiny knowledge base has two partner entries; a wide margin makes "partners" too close to call.
+# The tiny knowledge base has two partner entries; a wide margin makes "partners and the alliance" too close to call.
 WIDE_MARGIN = {"ALLYBOT_ANSWER_THRESHOLD": "25", "ALLYBOT_SUGGEST_THRESHOLD": "10", "ALLYBOT_ANSWER_MARGIN": "50"}
 
 
@@ -28,11 +28,11 @@ def test_ask_prints_a_readable_answer():
 
 
 def test_ask_json_is_one_object_with_the_contract_fields():
-    result = run_cli("ask", "--json", *KB, "partners", **WIDE_MARGIN)
+    result = run_cli("ask", "--json", *KB, "partners and the alliance", **WIDE_MARGIN)
     assert result.returncode == 0, result.stderr
     [line] = result.stdout.splitlines()
     data = json.loads(line)
-    assert data["query"] == "partners"
+    assert data["query"] == "partners and the alliance"
     assert data["outcome"] == "suggested" and data["answered"] is False
     assert 0 <= data["score"] <= 100
     assert {"id", "title", "summary", "related", "sources"} <= set(data["entry"])
@@ -49,7 +49,7 @@ def test_unanswered_json_has_no_entry():
 
 
 def test_batch_from_a_file_keeps_order_and_count(tmp_path):
-    questions = ["PfP", "best pizza in town", "", "partners", "which treaty created the alliance?"]
+    questions = ["PfP", "best pizza in town", "", "partners and the alliance", "which treaty created the alliance?"]
     batch = tmp_path / "questions.txt"
     batch.write_text("\n".join(questions) + "\n", encoding="utf-8")
     result = run_cli("ask", "--json", "--batch", str(batch), *KB, **WIDE_MARGIN)
@@ -136,7 +136,7 @@ def test_console_answers_questions_from_stdin():
             ":help",
             "if one ally is attacked do the others have to help?",
             "1",
-            "partners",
+            "partners and the alliance",
             "2",
             "best pizza in town",
             ":topics",

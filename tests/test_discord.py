@@ -141,7 +141,7 @@ async def test_ask_answers_with_an_embed_related_buttons_and_feedback(harness):
 async def test_ask_suggests_when_unsure(tiny_kb):
     h = await Harness.start(SETTINGS, AnswerService(tiny_kb, Thresholds(answer=25, suggest=10, margin=50)))
     try:
-        payload = data(await h.interact(slash("ask", option("question", "partners"))))
+        payload = data(await h.interact(slash("ask", option("question", "partners and the alliance"))))
     finally:
         await h.stop()
     assert "Did you mean one of these?" in payload["content"]
@@ -160,7 +160,7 @@ async def test_ask_says_plainly_when_it_has_no_answer(harness):
 async def test_echoed_question_cannot_ping(tiny_kb):
     h = await Harness.start(SETTINGS, AnswerService(tiny_kb, Thresholds(answer=25, suggest=10, margin=50)))
     try:
-        question = "@everyone @here <@&234567890123456789> <@123456789012345678> partners **now**"
+        question = "@everyone @here <@&234567890123456789> <@123456789012345678> partners and the alliance **now**"
         payload = data(await h.interact(slash("ask", option("question", question))))
     finally:
         await h.stop()

@@ -10,6 +10,7 @@ from bot.knowledge.loader import KnowledgeError, load_knowledge
 from bot.knowledge.model import KnowledgeBase
 from bot.matching.matcher import (
     ASKS_FOR_SPECIFICS,
+    Match,
     Matcher,
     Outcome,
     Scored,
@@ -33,7 +34,7 @@ def test_confident_question_is_answered(tiny_service):
 def test_two_entries_too_close_to_call_are_suggested(tiny_kb):
     # Both entries are about partners and not linked as related; neither is clearly ahead.
     service = AnswerService(tiny_kb, Thresholds(answer=25, suggest=10, margin=50))
-    answer = service.answer("partners", source=QuerySource.CLI)
+    answer = service.answer("partners and the alliance", source=QuerySource.CLI)
     assert answer.outcome is Outcome.SUGGESTED and not answer.answered
     assert {e.id for e in answer.suggestions} == {"partner-exercises", "peace-partnership"}
     assert answer.entry == answer.suggestions[0]
@@ -160,7 +161,7 @@ def test_long_question_is_read_up_to_the_limit(tiny_service):
 
 def test_answer_json_contract(tiny_kb):
     service = AnswerService(tiny_kb, Thresholds(answer=25, suggest=10, margin=50))
-    data = service.answer("partners", source=QuerySource.CLI).as_dict()
+    data = service.answer("partners and the alliance", source=QuerySource.CLI).as_dict()
     assert data["outcome"] == "suggested" and data["answered"] is False
     assert set(data["entry"]) >= {"id", "title", "summary", "related", "sources"}
     assert data["entry"]["id"] not in {alt["id"] for alt in data["alternatives"]}
@@ -239,26 +240,34 @@ def test_the_last_question_of_a_long_message_is_found():
     assert last_question(context + "no question mark here") is None
 
 
-def test_a_long_message_is_answered_by_its_last_question_only_when_it_keeps_the_topic(bundled_kb):
+def test_a_long_message_is_answered_by_its_closing_question_when_that_one_is_clear(bundled_kb):
     matcher = Matcher(bundled_kb)
     context = (
         "Long story, but my study group spent the whole evening going in circles on this one, with "
         "people quoting half-remembered lectures and news clips, and nobody could settle it. "
     )
-    message = context + "So is diplomatic immunity absolute for military attaches?"
-    literal = decide(matcher.rank(message), matcher.thresholds)
-    assert literal.outcome is not Outcome.ANSWERED and literal.best.entry.id == "immunity-limits"
-    answered = matcher.match(message)
-    assert answered.outcome is Outcome.ANSWERED and answered.best.entry.id == "immunity-limits"
-    for closing in ("Anyway, unrelated: what does Article 5 say?", "Also, is the NRF fast?"):
-        text = context + closing
-        read, literal = matcher.match(text), decide(matcher.rank(text), matcher.thresholds)
-        assert read.outcome is not Outcome.ANSWERED or read.best.entry is literal.best.entry, "never a new topic"
+
+    def literal(text: str) -> Match:
+        return decide(matcher.rank(text), matcher.thresholds)
+
+    same_topic = context + "So can diplomatic immunity be waived?"
+    assert literal(same_topic).outcome is not Outcome.ANSWERED and literal(same_topic).best.entry.id == "immunity-limits"
+    assert matcher.match(same_topic).outcome is Outcome.ANSWERED, "the closing question settles the doubt"
+    pulled_away = context + "So what is the NATO Response Force for?"
+    assert literal(pulled_away).best.entry.id != "nato-response-force", "the context's words pull elsewhere"
+    answered = matcher.match(pulled_away)
+    assert answered.outcome is Outcome.ANSWERED and answered.best.entry.id == "nato-response-force"
+    assert answered.best.score >= matcher.CLEAR_CLOSING
+    vague = context + "So is it about the news?"
+    assert literal(vague).best.entry is matcher.match(vague).best.entry, "an unsure closing question changes nothing"
+    assert matcher.match(vague).outcome is not Outcome.ANSWERED
 
 
 def test_a_sibling_that_came_close_is_the_first_related_topic_offered(bundled_kb):
     answer = AnswerService(bundled_kb).answer("nuclear deterrence and conventional forces", source=QuerySource.CLI)
-    assert answer.outcome is Outcome.ANSWERED and answer.entry.id == "nuclear-deterrence"
-    assert bundled_kb.get("nuclear-deterrence").related[0] != "conventional-deterrence"  # not first in the YAML
-    assert [s.entry.id for s in answer.alternatives][:1] == ["conventional-deterrence"]
-    assert answer.topic is not None and answer.topic.related[0].id == "conventional-deterrence"
+    siblings = {"nuclear-deterrence", "conventional-deterrence"}
+    assert answer.outcome is Outcome.ANSWERED and answer.entry.id in siblings
+    [other] = siblings - {answer.entry.id}
+    assert bundled_kb.get(answer.entry.id).related[0] != other  # not first in the YAML
+    assert [s.entry.id for s in answer.alternatives][:1] == [other]
+    assert answer.topic is not None and answer.topic.related[0].id == other

@@ -79,14 +79,14 @@ def test_the_shipped_calibration_is_the_one_the_tuning_sets_give(bundled_kb):
     assert calibration.weights == pytest.approx(CALIBRATION.weights, abs=0.02)
 
 
-def test_a_large_index_searches_centroids_in_fewer_dimensions_and_finds_the_same_entries(monkeypatch):
+def test_a_large_index_searches_prototypes_in_fewer_dimensions_and_finds_the_same_entries(monkeypatch):
     groups = ["alliance deterrence posture", "cyber defence drills", "piracy off somalia"]
     phrasings = [[f"{groups[n % 3]} {n}"] for n in range(60)]
     full = SemanticIndex(shared_embedder(), phrasings, ["summary"] * 60)
     monkeypatch.setattr(SemanticIndex, "PROJECT_ABOVE", 10)
     monkeypatch.setattr(SemanticIndex, "SEARCH_DIMENSIONS", 8)
     projected = SemanticIndex(shared_embedder(), phrasings, ["summary"] * 60)
-    assert projected._basis is not None and projected._centroids.shape == (60, 8)
+    assert projected._basis is not None and projected._search.shape == (60, 8)
     question = full.vector("warships chasing pirates near somalia")
     found, expected = projected.nearest(question), full.nearest(question)
     assert {n % 3 for n in found} == {n % 3 for n in expected} == {2}  # the piracy entries, in both

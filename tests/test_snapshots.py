@@ -60,7 +60,7 @@ def test_an_edited_file_other_thresholds_or_other_code_miss(knowledge_dir, store
     entries.write_text(entries.read_text().replace("mutual defence", "mutual protection", 1))
     edited = store.matcher(knowledge_dir, Thresholds())
     assert edited.knowledge.version != first.knowledge.version
-    assert store.matcher(knowledge_dir, Thresholds(answer=70)).thresholds.answer == 70
+    assert store.matcher(knowledge_dir, Thresholds(answer=80)).thresholds.answer == 80
     monkeypatch.setattr(snapshots_module, "_code_fingerprint", lambda: "the matcher's code changed")
     assert store.matcher(knowledge_dir, Thresholds()).knowledge.version == edited.knowledge.version
     assert len(saved(store)) == KEEP  # older snapshots are removed

@@ -36,6 +36,8 @@ class Evidence:
     strength: float  # how much word weight it explains, 0-1 (one common word is weak evidence however "covered")
     unknown: float  # share of the question's word weight that no entry knows, 0-1
     specifics: float  # 1 if the question asks for a figure, date or office-holder
+    classifier: float  # the entry classifier's probability for it, among the candidates, 0-1
+    classifier_top: float  # 1 if it is the classifier's choice among the candidates
 
     def vector(self) -> tuple[float, ...]:
         return tuple(getattr(self, name) for name in FEATURES)  # dataclasses.astuple deep-copies: 10x slower
@@ -80,5 +82,5 @@ def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 # Fitted by `python -m tools.evaluate --calibrate` on tests/data/questions_tune*.yaml; order as in FEATURES.
 CALIBRATION = Calibration(
-    bias=-5.1369, weights=(1.4765, 1.57, 3.4091, 0.5947, 1.4254, 1.5937, 0.582, 1.5336, -1.7813, -4.0268)
+    bias=-5.5681, weights=(1.1299, 1.0672, 1.8294, -0.2061, 1.1843, 1.0384, 0.6537, 1.6547, -1.8993, -4.2283, 1.7093, 2.0035)
 )

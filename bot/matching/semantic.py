@@ -102,6 +102,17 @@ def _principal_axes(rows: Vectors, count: int) -> Vectors:
 _SHARED: Embedder | None = None
 
 
+def _centroids(vectors: Vectors, counts: npt.NDArray[np.int64]) -> Vectors:
+    """Each entry's mean phrasing direction as a unit row (zero for an entry with no phrasing); ``vectors`` holds
+    ``counts[i]`` consecutive rows for entry ``i``."""
+    sums = np.zeros((len(counts), vectors.shape[1]), dtype=np.float32)
+    filled = counts > 0
+    if filled.any():  # reduceat sums from each start to the next: only entries that have rows may have a start
+        sums[filled] = np.add.reduceat(vectors, (np.cumsum(counts) - counts)[filled], axis=0)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    return np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
+
+
 def _shared_embedder() -> Embedder:
     """One model per process: every matcher (reloads, snapshots, tests) shares the same 16 MB table."""
     global _SHARED
@@ -114,7 +125,7 @@ shared_embedder = _shared_embedder
 
 
 class SemanticIndex:
-    """Every entry's phrasings as unit vectors, plus one centroid per entry to find candidates fast.
+    """Every entry's phrasings as unit vectors, plus one prototype per entry that says which entry a question is about.
 
     An entry's semantic score for a question is the cosine of its closest phrasing
     plus ``SUMMARY_SHARE`` x the cosine of its summary (a little of what the answer
@@ -122,17 +133,36 @@ class SemanticIndex:
     matrix ordered by entry, so an entry's phrasings are one slice (float16 would halve
     the memory, but converting the candidates' rows for each question cost 0.14 ms
     against 0.02 ms for the product itself).
+
+    The prototypes are a linear classifier over the same vectors: each entry gets a
+    weight vector and a bias, trained (softmax regression) to tell its phrasings and
+    summary from every other entry's. Nearest-phrasing cosine weighs every direction of
+    the space alike; the classifier learns the few that set one entry apart from its
+    neighbours. On the tuning sets it put the right entry first for 90% of in-scope
+    questions, against 84% for the closest phrasing, and as two more signals for the
+    decision it lifted out-of-fold answered-right from 80.0% to 84.5% at the same
+    error rate. Training starts from the entries' centroids (the nearest-centroid rule)
+    and runs for as many epochs as ``TRAINING_BUDGET`` allows: about a second for the
+    bundled knowledge base; a knowledge base of thousands of entries keeps the centroids.
     """
 
     SUMMARY_SHARE = 0.2
     # Entries found by meaning alone, beside those the question's words point to. 6 + 8 candidates answered
     # the tuning sets as well as 8 + 16 (out of fold: 80.0% against 79.6% right) with half the evidence to weigh.
     CENTROID_CANDIDATES = 8
-    # Finding those entries reads every centroid for every question: 51 MB at 50,000 entries, about 5 ms
-    # of memory traffic. Above this many entries the search runs on the centroids' main 64 directions
+    # Finding those entries reads every prototype for every question: 51 MB at 50,000 entries, about 5 ms
+    # of memory traffic. Above this many entries the search runs on the prototypes' main 64 directions
     # (a quarter of the bytes); the candidates found are still scored on the full vectors.
     PROJECT_ABOVE = 5000
     SEARCH_DIMENSIONS = 64
+    # The classifier (measured on the tuning sets, out of fold; within half a point for ridge 1e-3 to 3e-2,
+    # scale 10 to 20, 60 to 150 epochs).
+    SCALE = 10.0  # logit = SCALE x (prototype . question) + bias: cosines are small numbers
+    RIDGE = 1e-2
+    EPOCHS = 100
+    LEARNING_RATE = 0.5
+    MOMENTUM = 0.9
+    TRAINING_BUDGET = 25_000_000  # training rows x entries x epochs: the bundled knowledge base's 100 epochs fit
 
     def __init__(self, embedder: Embedder, phrasings: Sequence[Sequence[str]], summaries: Sequence[str]) -> None:
         self.embedder = embedder
@@ -142,28 +172,82 @@ class SemanticIndex:
         self._vectors = vectors
         self._summaries = embedder.embed(list(summaries))
         self._taught: dict[int, Vectors] = {}  # entry -> vectors of phrasings added after the build
-        centroids = self._centroid_rows(vectors, counts)
-        large = len(centroids) > self.PROJECT_ABOVE
-        self._basis = _principal_axes(centroids, self.SEARCH_DIMENSIONS) if large else None
-        self._centroids = centroids if self._basis is None else np.ascontiguousarray(centroids @ self._basis)
+        self._basis: Vectors | None = None
+        self._prototypes, self._bias = self._trained(vectors, counts)
+        if len(self._prototypes) > self.PROJECT_ABOVE:
+            self._basis = _principal_axes(self._prototypes, self.SEARCH_DIMENSIONS)
+        self._project()
 
-    def _centroid_rows(self, vectors: Vectors, counts: npt.NDArray[np.int64]) -> Vectors:
-        sums = np.add.reduceat(vectors, self._starts[:-1], axis=0) if len(vectors) else vectors
-        sums[counts == 0] = 0.0  # reduceat gives an empty slice the next row; an entry with no phrasing has none
-        norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        return np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
+    def _project(self) -> None:
+        self._search = self._prototypes if self._basis is None else np.ascontiguousarray(self._prototypes @ self._basis)
+
+    def _epochs(self, rows: int) -> int:
+        return min(self.EPOCHS, self.TRAINING_BUDGET // max((rows + len(self._summaries)) * len(self._summaries), 1))
+
+    def _trained(self, vectors: Vectors, counts: npt.NDArray[np.int64]) -> tuple[Vectors, Vectors]:
+        """Prototypes and biases: softmax regression on the phrasings and summaries, from the centroids, by
+        gradient descent with momentum (plain numpy: no solver is worth a dependency for 80 x 256 weights)."""
+        entries = len(counts)
+        rows = np.concatenate((vectors, self._summaries))
+        labels = np.concatenate((np.repeat(np.arange(entries), counts), np.arange(entries)))
+        weights, bias = _centroids(vectors, counts), np.zeros(entries, dtype=np.float32)
+        step_weights, step_bias = np.zeros_like(weights), np.zeros_like(bias)
+        for _ in range(self._epochs(len(vectors))):
+            logits = self.SCALE * (rows @ weights.T) + bias
+            logits -= logits.max(axis=1, keepdims=True)
+            error = np.exp(logits)
+            error /= error.sum(axis=1, keepdims=True)
+            error[np.arange(len(rows)), labels] -= 1.0  # softmax minus one-hot: the cross-entropy gradient
+            gradient = self.SCALE * (error.T @ rows) / len(rows) + self.RIDGE * weights
+            step_weights = self.MOMENTUM * step_weights - self.LEARNING_RATE * gradient
+            step_bias = self.MOMENTUM * step_bias - self.LEARNING_RATE * error.mean(axis=0)
+            weights += step_weights
+            bias += step_bias
+        return weights, bias
+
+    def _phrasing_vectors(self, entry: int) -> Vectors:
+        vectors = self._vectors[self._starts[entry] : self._starts[entry + 1]]
+        taught = self._taught.get(entry)
+        return vectors if taught is None else np.concatenate((vectors, taught))
+
+    def _refit(self, touched: Iterable[int]) -> None:
+        """The classifier again, as a build with the taught phrasings in the YAML would train it. A knowledge base
+        too large to train (the prototypes are the centroids) only recomputes the touched entries' centroids:
+        milliseconds, where retraining the bundled one takes about a second."""
+        taught_rows = sum(len(v) for v in self._taught.values())
+        if self._epochs(len(self._vectors) + taught_rows) == 0:
+            self._prototypes = self._prototypes.copy()  # copy-on-write: the matcher this one came from keeps its own
+            for entry in touched:
+                vectors = self._phrasing_vectors(entry)
+                self._prototypes[entry] = _centroids(vectors, np.array([len(vectors)]))[0]
+        else:
+            entries = range(len(self._summaries))
+            counts = np.array([len(self._phrasing_vectors(entry)) for entry in entries], dtype=np.int64)
+            vectors = np.concatenate([self._phrasing_vectors(entry) for entry in entries])
+            self._prototypes, self._bias = self._trained(vectors, counts)
+        self._project()
 
     def vector(self, text: str) -> Vectors:
         return self.embedder.embed([text])[0]
 
     def nearest(self, query: Vectors) -> list[int]:
-        """The entries whose phrasings, on average, lie closest to the question."""
-        similarity = self._centroids @ (query if self._basis is None else query @ self._basis)
+        """The entries the classifier finds most likely for the question."""
+        similarity = self._search @ (query if self._basis is None else query @ self._basis) + self._bias / self.SCALE
         count = min(self.CENTROID_CANDIDATES, len(similarity))
         if count == 0:
             return []
         top = np.argpartition(-similarity, count - 1)[:count]
         return [int(index) for index in top]
+
+    def shares(self, query: Vectors, entries: Iterable[int]) -> dict[int, float]:
+        """The classifier's probability for each of ``entries``, among those entries only (a softmax over the
+        candidates rather than the whole knowledge base, so the cost stays flat as it grows)."""
+        indexes = np.fromiter(entries, dtype=np.int64)
+        if not len(indexes):
+            return {}
+        logits = self.SCALE * (self._prototypes[indexes] @ query) + self._bias[indexes]
+        odds = np.exp(logits - logits.max())
+        return dict(zip(indexes.tolist(), (odds / odds.sum()).tolist(), strict=True))
 
     def scores(self, query: Vectors, entries: Iterable[int]) -> dict[int, float]:
         """Semantic score per entry: closest phrasing's cosine + SUMMARY_SHARE x the summary's.
@@ -197,6 +281,7 @@ class SemanticIndex:
                 fresh = self.embedder.embed(list(texts))
                 old = changed._taught.get(index)
                 changed._taught[index] = fresh if old is None else np.concatenate((old, fresh))
+        changed._refit(index for index, texts in added.items() if texts)
         return changed
 
     def __getstate__(self) -> dict[str, object]:
@@ -205,7 +290,8 @@ class SemanticIndex:
             "starts": self._starts,
             "vectors": self._vectors,
             "summaries": self._summaries,
-            "centroids": self._centroids,
+            "prototypes": self._prototypes,
+            "bias": self._bias,
         }
         if self._basis is not None:
             arrays["basis"] = self._basis
@@ -222,8 +308,9 @@ class SemanticIndex:
             for name, (kind, shape, data) in state["arrays"].items()
         }
         self._starts, self._vectors = arrays["starts"], arrays["vectors"]
-        self._summaries, self._centroids = arrays["summaries"], arrays["centroids"]
+        self._summaries, self._prototypes, self._bias = arrays["summaries"], arrays["prototypes"], arrays["bias"]
         self._basis = arrays.get("basis")
+        self._project()
         self._taught = {
             index: np.frombuffer(data, dtype=np.float32).reshape(shape)
             for index, (shape, data) in state["taught"].items()
