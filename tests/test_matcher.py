@@ -251,7 +251,9 @@ def test_a_long_message_is_answered_by_its_closing_question_when_that_one_is_cle
         return decide(matcher.rank(text), matcher.thresholds)
 
     same_topic = context + "So can diplomatic immunity be waived?"
-    assert literal(same_topic).outcome is not Outcome.ANSWERED and literal(same_topic).best.entry.id == "immunity-limits"
+    assert (
+        literal(same_topic).outcome is not Outcome.ANSWERED and literal(same_topic).best.entry.id == "immunity-limits"
+    )
     assert matcher.match(same_topic).outcome is Outcome.ANSWERED, "the closing question settles the doubt"
     pulled_away = context + "So what is the NATO Response Force for?"
     assert literal(pulled_away).best.entry.id != "nato-response-force", "the context's words pull elsewhere"

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.frontends.cli import _print_answers, _questions
-from bot.knowledge.model import KnowledgeBase
+from bot.knowledge.model import Entry, KnowledgeBase
 from bot.matching.matcher import Match, Matcher, Outcome, Scored, Thresholds, decide
 from bot.service import MAX_QUESTION_CHARS, AnswerService, QuerySource
 
@@ -92,22 +92,31 @@ def service(bundled_kb: KnowledgeBase) -> AnswerService:
     return AnswerService(bundled_kb)
 
 
+def linked(one: Entry | None, other: Entry) -> bool:
+    return one is not None and (other.id in one.related or one.id in other.related)
+
+
 def outcome_follows_the_thresholds(match: Match, thresholds: Thresholds) -> None:
     """Module docstring of bot/matching/matcher.py, the decision, in terms of what the match offers.
 
     The runner-up is the best alternative offered that is not a related entry of the best; runners-up
-    below the suggest threshold are never offered, so they do not count against the lead.
+    below the suggest threshold are offered only as an answer's related siblings, and never count
+    against the lead.
     """
     scores = [s.score for s in match.ranked]
     assert scores == sorted(scores, reverse=True) and len(scores) <= Matcher.RANKED
     assert all(0 <= s <= 100 for s in scores)
-    assert all(s >= thresholds.suggest for s in scores[1:]), "runners-up below the suggest threshold are dropped"
+    best = match.ranked[0].entry if match.ranked else None
+    kept = [s for s in match.ranked[1:] if s.score < thresholds.suggest]
+    assert all(match.outcome is Outcome.ANSWERED and linked(best, s.entry) for s in kept), (
+        "runners-up below the suggest threshold are dropped, but for an answer's related siblings"
+    )
     assert len({s.entry.id for s in match.ranked}) == len(scores)
     if not scores or scores[0] < thresholds.suggest:
         assert match.outcome is Outcome.UNANSWERED
         return
-    best = match.ranked[0].entry
-    rivals = [s.score for s in match.ranked[1:] if s.entry.id not in best.related and best.id not in s.entry.related]
+    assert best is not None
+    rivals = [s.score for s in match.ranked[1:] if s.score >= thresholds.suggest and not linked(best, s.entry)]
     lead = scores[0] - (rivals[0] if rivals else 0.0)  # a related runner-up is a neighbour, not a doubt
     confident = scores[0] >= thresholds.answer and lead >= thresholds.margin
     assert match.outcome is (Outcome.ANSWERED if confident else Outcome.SUGGESTED)
@@ -160,7 +169,11 @@ def test_any_thresholds_decide_consistently(tiny_kb, thresholds, text):
 def test_decide_follows_the_thresholds_for_any_scores(tiny_kb, thresholds, scores):
     ranked = [Scored(entry, score) for entry, score in zip(tiny_kb, sorted(scores, reverse=True), strict=False)]
     match = decide(ranked, thresholds)
-    assert list(match.ranked) == ranked[:1] + [s for s in ranked[1:] if s.score >= thresholds.suggest]
+    answered = match.outcome is Outcome.ANSWERED
+    offered = [
+        s for s in ranked[1:] if s.score >= thresholds.suggest or (answered and linked(ranked[0].entry, s.entry))
+    ]
+    assert list(match.ranked) == ranked[:1] + offered
     outcome_follows_the_thresholds(match, thresholds)
 
 

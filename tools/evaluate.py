@@ -221,7 +221,9 @@ def best_thresholds(rankings: Sequence[tuple[Question, list[Scored]]]) -> tuple[
             tally.add(question, Verdict(match.outcome, match.best.entry.id if match.best else None))
         rates = tally.rates()
         if rates["wrong"] <= WRONG_LIMIT:
-            choices.append((rates["answered_right"] + rates["rejected"] + TOP1_WORTH * rates["top1"], thresholds, rates))
+            choices.append(
+                (rates["answered_right"] + rates["rejected"] + TOP1_WORTH * rates["top1"], thresholds, rates)
+            )
     _, thresholds, rates = max(choices, key=lambda c: (c[0], -c[1].answer))
     return thresholds, rates
 

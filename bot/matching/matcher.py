@@ -379,7 +379,8 @@ class Matcher:
 
     def spelled_out(self, normalized: str) -> str:
         """The question with its misspelt words corrected, for the embedding model: its tokenizer cuts "deterrnece"
-        into pieces that mean nothing (typo questions of the tuning sets answered right: 82.7% embedding the words as typed, 93.8% corrected)."""
+        into pieces that mean nothing (typo questions of the tuning sets answered right: 82.7% embedding the words
+        as typed, 93.8% corrected)."""
         words = []
         for word in normalized.split():
             stemmed = stem(word)
