@@ -172,18 +172,29 @@ class GapGroup:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class _Text:
-    """Everything logged under one content key (the words that carry meaning, as the matcher sees them)."""
+    """Everything logged under one content key (the words that carry meaning, as the matcher sees them).
+
+    Its tallies are plain dicts of str -> int, which Python's cycle collector does not track (a ``Counter`` it
+    does): a month of log holds thousands of these, and a full collection holds the event loop while it walks them."""
 
     key: str
     count: int = 0
     last: str = ""
     downvotes: int = 0
     askers: set[str] = field(default_factory=set)
-    wordings: Counter[str] = field(default_factory=Counter)
-    normalized: Counter[str] = field(default_factory=Counter)
-    answers: Counter[str] = field(default_factory=Counter)
+    wordings: dict[str, int] = field(default_factory=dict)
+    normalized: dict[str, int] = field(default_factory=dict)
+    answers: dict[str, int] = field(default_factory=dict)
+
+    def add(self, tally: dict[str, int], what: str, count: int) -> None:
+        tally[what] = tally.get(what, 0) + count
+
+    @property
+    def wording(self) -> str:
+        """The most asked normalised wording (the first of equals, as logged)."""
+        return max(self.normalized, key=self.normalized.__getitem__)
 
 
 _GAP_ROWS = (
@@ -198,10 +209,13 @@ _GAP_ROWS = (
 def _gap_texts(connection: sqlite3.Connection, days: int | None) -> list[_Text]:
     """The gaps of the period by content key, most asked first; taught and dismissed ones (and near-duplicates) out."""
     texts: dict[str, _Text] = {}
+    keys: dict[str, str] = {}  # normalized -> content key: a question comes in many rows (one per asker and answer)
     for normalized, question, user_hash, outcome, entry_id, count, last, downvotes in connection.execute(
         _GAP_ROWS, (since(days),)
     ):
-        key = _key(normalized)
+        key = keys.get(normalized)
+        if key is None:
+            key = keys[normalized] = _key(normalized)
         text = texts.get(key)
         if text is None:
             text = texts[key] = _Text(key)
@@ -210,9 +224,9 @@ def _gap_texts(connection: sqlite3.Connection, days: int | None) -> list[_Text]:
         text.downvotes += downvotes
         if user_hash:
             text.askers.add(user_hash)
-        text.wordings[question] += count
-        text.normalized[normalized] += count
-        text.answers[outcome + (f": {entry_id}" if entry_id else "")] += count
+        text.add(text.wordings, question, count)
+        text.add(text.normalized, normalized, count)
+        text.add(text.answers, outcome + (f": {entry_id}" if entry_id else ""), count)
     closed = {
         _key(n) for (n,) in connection.execute("SELECT normalized FROM learned UNION SELECT normalized FROM dismissed")
     }
@@ -265,9 +279,17 @@ def same_words(one: str, other: str) -> bool:
     "nato response force" lacks: another question ("nrf size" is not "what is the nrf")."""
     a, b = one.split(), other.split()
     spare = 1 if min(len(a), len(b)) >= LONG_QUESTION else 0
-    unmatched = sum(not any(fuzz.ratio(w, v) >= SAME_WORD for v in b) for w in a)
-    unmatched += sum(not any(fuzz.ratio(w, v) >= SAME_WORD for v in a) for w in b)
-    return unmatched <= spare
+    return _unmatched(a, b) + _unmatched(b, a) <= spare
+
+
+def _unmatched(words: list[str], others: list[str]) -> int:
+    """How many of ``words`` have no look-alike (``fuzz.ratio`` >= ``SAME_WORD``) in ``others``. Most words are in
+    ``others`` as they are: only the rest are compared, in rapidfuzz's C code (clustering's hottest loop)."""
+    present = set(others)
+    return sum(
+        w not in present and process.extractOne(w, others, scorer=fuzz.ratio, score_cutoff=SAME_WORD) is None
+        for w in words
+    )
 
 
 @dataclass
@@ -304,7 +326,7 @@ class _Topics:
 
     def of(self, text: _Text) -> tuple[str | None, tuple[tuple[str, float], ...]]:
         if text.key not in self._seen:
-            ranked = self.matcher.match(text.normalized.most_common(1)[0][0]).ranked
+            ranked = self.matcher.match(text.wording).ranked
             best = ranked[0].entry.id if ranked and ranked[0].score >= self.matcher.thresholds.suggest else None
             self._seen[text.key] = (best, tuple((s.entry.id, s.score) for s in ranked))
         return self._seen[text.key]
