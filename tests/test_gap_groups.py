@@ -6,11 +6,19 @@ from pathlib import Path
 
 from bot.app import open_app
 from bot.querylog import reports
-from bot.service import Asker, QuerySource
-from tests.conftest import BUNDLED_KB, app_settings
+from bot.service import AnswerService, Asker, QuerySource
+from tests.conftest import BUNDLED_KB, TINY_KB, app_settings
 from tools.groups import labelled_questions, scores
 
 KNOWLEDGE = BUNDLED_KB
+
+
+def ask_all(service: AnswerService, asked: list[tuple[str, int, bool]]) -> None:
+    """Ask each question as its asker on Discord; 👎 the answer where marked."""
+    for question, who, down in asked:
+        answer = service.answer(question, source=QuerySource.SLASH, asker=Asker(who))
+        if down:
+            service.record_feedback(answer.query_id, who, "down")
 
 
 async def test_one_group_per_intent_with_its_candidates_by_impact(tmp_path):
@@ -37,6 +45,7 @@ async def test_one_group_per_intent_with_its_candidates_by_impact(tmp_path):
         nrf = by_question["what is the nrf"]
         assert set(nrf.questions) == {"what is the nrf", "what is the NRF?", "nato response force??"}
         assert nrf.topic == "nato-response-force" and nrf.candidates[0] == "nato-response-force"
+        assert len(nrf.candidates) > 1, "the whole ranking, for the review menu"
         assert (nrf.count, nrf.askers, nrf.downvotes) == (3, 3, 3)
         assert by_question["nrf size"] is not nrf, "a question about one detail is its own group"
         pizza = by_question["best pizza in town"]
@@ -52,6 +61,26 @@ async def test_one_group_per_intent_with_its_candidates_by_impact(tmp_path):
         assert await reports.gap_group(db, matcher, pizza.key) == pizza
         await app.service.dismiss("best pizza in town")
         assert pizza.key not in {g.key for g in await reports.gap_groups(db, matcher)}
+
+
+async def test_groups_come_by_impact_downvoted_first_then_askers_times_count(tmp_path):
+    """Without a 👎, a question asked 3 times by 2 people (6) comes before one asked 5 times by one (5), and one asked 7
+    times from the command line (no asker logged) counts as one asker's (7)."""
+    async with open_app(app_settings(tmp_path, TINY_KB)) as app:
+        assert app.query_log is not None
+        ask_all(app.service, [("best pizza in town", 1, False)] * 5)
+        ask_all(app.service, [("what is the weather in brussels", who, False) for who in (2, 3, 2)])
+        ask_all(app.service, [("PfP", 4, True)])
+        for _ in range(7):
+            app.service.answer("how do i bake bread", source=QuerySource.CLI)
+        await app.query_log.flush()
+        groups = await reports.gap_groups(await app.query_log.connection(), app.service.matcher)
+    assert [(g.question, g.count, g.askers) for g in groups] == [
+        ("PfP", 1, 1),
+        ("how do i bake bread", 7, 0),
+        ("what is the weather in brussels", 3, 2),
+        ("best pizza in town", 5, 1),
+    ]
 
 
 def test_purity_and_completeness_are_what_they_say():

@@ -12,20 +12,22 @@ holds the loop. A file that fails while being read raises
 
 One group is one intent: questions whose content words are near-duplicates
 (rapidfuzz ``token_sort_ratio`` >= ``SIMILAR``, as ``gaps`` always did) *and* whose
-best candidate under ``matcher`` is the same entry (no candidate reaching the
-suggest threshold counts as "none"). Only gaps are grouped: questions not answered
-outright, and answers someone voted 👎. Questions taught or dismissed (and their
-near-duplicates) are left out, and so are groups whose ``key`` is in ``exclude``.
-``days=None`` reads the whole log; ``limit=None`` returns every group. Per group
-(:class:`GapGroup`): ``key`` (``g`` + 16 hex digits: ASCII, 17 characters, safe in
-a Discord ``custom_id``; stable while the group's most frequent wording stays its
-most frequent and its best candidate stays the same), ``question`` (the most
-frequent wording), ``questions`` (every distinct wording, most frequent first),
-``count``, ``askers`` (distinct), ``last_asked`` (ISO UTC), ``downvotes``, ``topic``
-(the best candidate's id, or None) and ``candidates`` (the bot's ranked entry ids
-for the group, best first). Order, by impact: groups with a 👎 first, then askers x
-count, then the 👎 count, then the most recent. Cost: near-linear in distinct
-questions, and the matcher runs only on the groups that reach the first ``limit``.
+best candidate under ``matcher`` is the same entry (the top of ``Matcher.rank``, or
+"none" when it does not reach the suggest threshold; wordings the matcher reads
+alike, typos corrected, share the ranking of the most asked of them). Only gaps are
+grouped: questions not answered outright, and answers someone voted 👎. Questions
+taught or dismissed (and their near-duplicates) are left out, and so are groups whose
+``key`` is in ``exclude``. ``days=None`` reads the whole log; ``limit=None`` returns
+every group. Per group (:class:`GapGroup`): ``key`` (``g`` + 16 hex digits: ASCII, 17
+characters, safe in a Discord ``custom_id``; stable while the group's most frequent
+wording stays its most frequent and its best candidate stays the same), ``question``
+(the most frequent wording), ``questions`` (every distinct wording, most frequent
+first), ``count``, ``askers`` (distinct; the console and the command line log none),
+``last_asked`` (ISO UTC), ``downvotes``, ``topic`` (the best candidate's id, or None)
+and ``candidates`` (the bot's ranked entry ids for the group, best first, at most 4).
+Order, by impact: groups with a 👎 first, then askers (at least 1) x count, then the
+👎 count, then the most recent. Cost: near-linear in distinct questions, and the
+matcher runs only on the groups that reach the first ``limit``.
 :func:`gap_group` finds one group again by its key.
 """
 
@@ -299,12 +301,13 @@ class _Cluster:
     split: bool = False  # already divided by best candidate (or no matcher to divide by)
 
     def priority(self) -> tuple[int, int, int, float]:
-        """Impact, smallest first for ``heapq``: a 👎 at all, askers x count, 👎 count, the most recent question."""
+        """Impact, smallest first for ``heapq``: a 👎 at all, askers x count (one asker at least: the console and the
+        command line log none), 👎 count, the most recent question. No part of a cluster comes before the whole."""
         count = sum(t.count for t in self.texts)
         askers = len(set().union(*(t.askers for t in self.texts)))
         downvotes = sum(t.downvotes for t in self.texts)
         last = datetime.fromisoformat(max(t.last for t in self.texts)).timestamp()
-        return (-int(downvotes > 0), -askers * count, -downvotes, -last)
+        return (-int(downvotes > 0), -max(askers, 1) * count, -downvotes, -last)
 
 
 def _clusters(texts: list[_Text], *, word_check: bool = True) -> list[_Cluster]:
@@ -317,30 +320,42 @@ def _group_key(cluster: _Cluster) -> str:
     return "g" + hashlib.blake2b(f"{cluster.topic or ''}|{seed}".encode(), digest_size=8).hexdigest()
 
 
+Ranking = tuple[str | None, tuple[tuple[str, float], ...]]  # best candidate (or None), ranked (entry id, score)
+
+
 class _Topics:
-    """Best candidate and ranked candidates per content key under one matcher, each key matched once."""
+    """Best candidate and ranked candidates per content key under one matcher.
+
+    In a cluster, wordings the matcher reads alike (the same content words once it has corrected their typos:
+    ``Matcher.query_tokens``) are matched once, as the most asked of them: a typo is not another intent, and the
+    matcher is the cost of a first page (a popular question comes in dozens of mistyped wordings)."""
 
     def __init__(self, matcher: Matcher) -> None:
         self.matcher = matcher
-        self._seen: dict[str, tuple[str | None, tuple[tuple[str, float], ...]]] = {}
+        self._seen: dict[str, Ranking] = {}  # by content key
 
-    def of(self, text: _Text) -> tuple[str | None, tuple[tuple[str, float], ...]]:
-        if text.key not in self._seen:
-            ranked = self.matcher.match(text.wording).ranked
-            best = ranked[0].entry.id if ranked and ranked[0].score >= self.matcher.thresholds.suggest else None
-            self._seen[text.key] = (best, tuple((s.entry.id, s.score) for s in ranked))
-        return self._seen[text.key]
+    def _ranking(self, normalized: str) -> Ranking:
+        """The matcher's whole ranking (not only the runners-up it would suggest: the review menu offers them all)."""
+        ranked = self.matcher.rank(normalized)
+        best = ranked[0].entry.id if ranked and ranked[0].score >= self.matcher.thresholds.suggest else None
+        return best, tuple((s.entry.id, s.score) for s in ranked)
 
     def split(self, cluster: _Cluster) -> list[_Cluster]:
+        read: dict[tuple[str, ...], Ranking] = {}
         by_topic: dict[str | None, list[_Text]] = {}
-        for text in cluster.texts:
-            by_topic.setdefault(self.of(text)[0], []).append(text)
+        for text in cluster.texts:  # most asked first
+            wording = text.wording
+            reading = tuple(self.matcher.query_tokens(wording))
+            if reading not in read:
+                read[reading] = self._ranking(wording)
+            self._seen[text.key] = read[reading]
+            by_topic.setdefault(read[reading][0], []).append(text)
         return [_Cluster(texts, topic, split=True) for topic, texts in by_topic.items()]
 
     def candidates(self, cluster: _Cluster) -> tuple[str, ...]:
         weight: defaultdict[str, float] = defaultdict(float)
         for text in cluster.texts:
-            for entry_id, score in self.of(text)[1]:
+            for entry_id, score in self._seen[text.key][1]:
                 weight[entry_id] += score * text.count
         ranked = [e for e, _ in sorted(weight.items(), key=lambda item: (-item[1], item[0]))]
         if cluster.topic in ranked:
