@@ -1,4 +1,4 @@
-"""What moderators read from the query log: recent questions, gaps, statistics, a CSV export.
+"""What moderators read from the query log: recent questions, gap groups, statistics, a CSV export.
 
 Every report runs off the event loop: the ``async`` functions take the bot's open
 connection only to learn the file's path, then read the file through a connection
@@ -6,28 +6,36 @@ of their own in a worker thread (``asyncio.to_thread``), so a year of log never
 holds the loop. A file that fails while being read raises
 :class:`~bot.querylog.QueryLogUnavailable`.
 
-**The review queue's contract** (:func:`gap_groups`)::
+**The gap groups' contract** (:func:`gap_groups`, the one grouping of gaps: ``/querylog gaps``,
+``allybot logs gaps`` and the review queue ``/querylog review`` all show it)::
 
     async def gap_groups(db, matcher, days=30, limit=25, exclude=()) -> list[GapGroup]
 
-One group is one intent: questions whose content words are near-duplicates
-(rapidfuzz ``token_sort_ratio`` >= ``SIMILAR``, as ``gaps`` always did) *and* whose
-best candidate under ``matcher`` is the same entry (the top of ``Matcher.rank``, or
-"none" when it does not reach the suggest threshold; wordings the matcher reads
-alike, typos corrected, share the ranking of the most asked of them). Only gaps are
-grouped: questions not answered outright, and answers someone voted 👎. Questions
-taught or dismissed (and their near-duplicates) are left out, and so are groups whose
-``key`` is in ``exclude``. ``days=None`` reads the whole log; ``limit=None`` returns
-every group. Per group (:class:`GapGroup`): ``key`` (``g`` + 16 hex digits: ASCII, 17
-characters, safe in a Discord ``custom_id``; stable while the group's most frequent
-wording stays its most frequent and its best candidate stays the same), ``question``
-(the most frequent wording), ``questions`` (every distinct wording, most frequent
-first), ``count``, ``askers`` (distinct; the console and the command line log none),
-``last_asked`` (ISO UTC), ``downvotes``, ``topic`` (the best candidate's id, or None)
-and ``candidates`` (the bot's ranked entry ids for the group, best first, at most 4).
-Order, by impact: groups with a 👎 first, then askers (at least 1) x count, then the
-👎 count, then the most recent. Cost: near-linear in distinct questions, and the
-matcher runs only on the groups that reach the first ``limit``.
+One group is one intent: questions whose content words are near-duplicates (rapidfuzz
+``token_sort_ratio`` >= ``SIMILAR``, and word by word, :func:`same_words`) *and* whose best
+candidate under ``matcher`` is the same entry (the top of ``Matcher.rank``, or "none" when it
+does not reach the suggest threshold; wordings the matcher reads alike, typos corrected,
+share the ranking of the most asked of them). Only gaps are grouped: questions not answered
+outright, and answers someone voted 👎. Questions taught or dismissed (and their
+near-duplicates) are left out, and so are groups whose ``key`` is in ``exclude``.
+``days=None`` reads the whole log; ``limit=None`` returns every group.
+
+Per group (:class:`GapGroup`): ``key`` (``g`` + 16 hex digits: ASCII, 17 characters, safe in
+a Discord ``custom_id``; stable while the group's most frequent wording stays its most
+frequent and its best candidate stays the same), ``question`` (the most frequent wording),
+``questions`` (every distinct wording, most frequent first), ``times`` (how often each of
+``questions`` was asked, in the same order), ``count`` (their sum), ``askers`` (distinct;
+the console and the command line log none), ``last_asked`` (ISO UTC), ``downvotes``,
+``topic`` (the best candidate's id, or None), ``candidates`` (the bot's ranked entry ids for
+the group, best first, at most 4) and ``answers`` (what the bot did, most frequent first:
+``("suggested: id", 3)``, ``("unanswered", 2)``...). ``GapGroup.as_dict()`` holds the same
+for JSON (``allybot logs gaps --json``): the tuples as lists, ``answers`` as ``answered_as``,
+an object of counts.
+
+Order, by impact: groups with a 👎 first, then askers (at least 1) x count, then the 👎
+count, then the most recent. Cost: near-linear in distinct questions for the wording, and
+the matcher runs only on the groups that can reach the first ``limit``: a first page is
+quick on a year of log, and ``limit=None`` ranks every distinct question of the period.
 :func:`gap_group` finds one group again by its key.
 """
 
@@ -116,34 +124,6 @@ async def recent(db: aiosqlite.Connection, limit: int = 20) -> list[dict]:
 # --- gaps ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Gap:
-    """Near-identical questions the bot did not answer well, counted together (``/querylog gaps``)."""
-
-    question: str  # the most frequent wording
-    count: int = 0
-    last_seen: str = ""
-    downvotes: int = 0
-    answers: Counter[str] = field(default_factory=Counter)  # what the bot did: "unanswered", "suggested: id"...
-    normalized: set[str] = field(default_factory=set)
-    asker_hashes: set[str] = field(default_factory=set, repr=False)
-    wordings: Counter[str] = field(default_factory=Counter, repr=False)
-
-    @property
-    def askers(self) -> int:
-        return len(self.asker_hashes)
-
-    def as_dict(self) -> dict:
-        return {
-            "question": self.question,
-            "count": self.count,
-            "askers": self.askers,
-            "last_seen": self.last_seen,
-            "downvotes": self.downvotes,
-            "answered_as": dict(self.answers.most_common()),
-        }
-
-
 @dataclass(frozen=True)
 class GapGroup:
     """One intent the bot answers badly: see the module docstring for the contract."""
@@ -151,6 +131,7 @@ class GapGroup:
     key: str
     question: str
     questions: tuple[str, ...]
+    times: tuple[int, ...]  # how often each of ``questions`` was asked
     count: int
     askers: int
     last_asked: str
@@ -164,6 +145,7 @@ class GapGroup:
             "key": self.key,
             "question": self.question,
             "questions": list(self.questions),
+            "times": list(self.times),
             "count": self.count,
             "askers": self.askers,
             "last_asked": self.last_asked,
@@ -370,11 +352,12 @@ def _group(cluster: _Cluster, topics: _Topics | None) -> GapGroup:
     for text in cluster.texts:
         wordings.update(text.wordings)
         answers.update(text.answers)
-    ordered = tuple(w for w, _ in sorted(wordings.items(), key=lambda item: (-item[1], item[0])))
+    ordered = sorted(wordings.items(), key=lambda item: (-item[1], item[0]))
     return GapGroup(
         key=_group_key(cluster),
-        question=ordered[0],
-        questions=ordered,
+        question=ordered[0][0],
+        questions=tuple(w for w, _ in ordered),
+        times=tuple(n for _, n in ordered),
         count=sum(t.count for t in cluster.texts),
         askers=len(set().union(*(t.askers for t in cluster.texts))),
         last_asked=max(t.last for t in cluster.texts),
@@ -441,33 +424,6 @@ async def gap_group(db: aiosqlite.Connection, matcher: Matcher, key: str, days: 
         return next((g for g in group_gaps(_gap_texts(connection, days), matcher, None) if g.key == key), None)
 
     return await off_loop(db, work)
-
-
-def _gaps(connection: sqlite3.Connection, days: int | None, limit: int | None) -> list[Gap]:
-    found = []
-    for cluster in _clusters(_gap_texts(connection, days)):
-        gap = Gap(question="")
-        for text in cluster.texts:
-            gap.count += text.count
-            gap.last_seen = max(gap.last_seen, text.last)
-            gap.downvotes += text.downvotes
-            gap.answers.update(text.answers)
-            gap.normalized.update(text.normalized)
-            gap.asker_hashes |= text.askers
-            gap.wordings.update(text.wordings)
-        gap.question = min(gap.wordings.items(), key=lambda item: (-item[1], item[0]))[0]
-        found.append(gap)
-    found.sort(key=lambda g: (-g.count, -g.askers, g.question))
-    return found[:limit] if limit is not None else found
-
-
-@unavailable_on_failure
-async def gaps(db: aiosqlite.Connection, days: int | None = 30, limit: int = 25) -> list[Gap]:
-    """Unanswered and suggested questions and 👎-voted answers, near-duplicates grouped, most frequent first.
-
-    Questions a moderator resolved (taught) or dismissed, and their near-duplicates, are left out.
-    """
-    return await off_loop(db, _gaps, days, limit)
 
 
 def _key(normalized: str) -> str:

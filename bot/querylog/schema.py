@@ -59,7 +59,7 @@ MIGRATIONS: tuple[str, ...] = (
     # 3: what moderators decided in the review queue (/querylog review), one row per gap group.
     """
     CREATE TABLE reviewed (
-        group_key TEXT PRIMARY KEY,      -- ReviewItem.key of the gap group
+        group_key TEXT PRIMARY KEY,      -- GapGroup.key (reports.py): 'g' + 16 hex; older 12-hex keys match none
         decision TEXT NOT NULL CHECK (decision IN ('skipped', 'taught', 'dismissed')),
         entry_id TEXT,                   -- the topic it was taught (taught only)
         question TEXT NOT NULL,          -- the group's representative question, for reading the table
