@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.frontends.cli import build_parser
+from bot.frontends.discord_bot.cogs.moderation import GAPS
 from tests.conftest import BUNDLED_KB, ROOT
+from tools.bench import reports
 from tools.bench.run import Plan, run
 
 TINY = Plan(sizes=(120,), questions=30, floor_questions=2, logged_questions=60, askers=(1, 3))
@@ -31,3 +34,8 @@ def test_benchmark_reports_every_measurement(tmp_path: Path):
         assert heading in text
     assert text.count("| 120 |") == 2, "one row per table for the one size"
     assert "python -m tools.bench" in text, "the report says how to reproduce it"
+
+
+def test_the_report_benchmark_asks_for_what_the_commands_show():
+    assert reports.GAPS_GROUPS == GAPS, "/querylog gaps"
+    assert build_parser().parse_args(["logs", "gaps"]).limit == reports.CLI_GROUPS, "allybot logs gaps"

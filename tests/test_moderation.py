@@ -14,9 +14,10 @@ import pytest
 from bot.app import App, open_app
 from bot.frontends.discord_bot.client import NOT_A_MODERATOR
 from bot.frontends.discord_bot.cogs.moderation import render_export_note
+from bot.frontends.discord_bot.render import inert
 from bot.querylog import reports
 from bot.service import Asker, QuerySource
-from tests.conftest import app_settings
+from tests.conftest import BUNDLED_KB, app_settings
 from tests.discord_harness import (
     MODERATOR_ROLE_ID,
     OTHER_USER_ID,
@@ -27,6 +28,7 @@ from tests.discord_harness import (
     option,
     slash,
 )
+from tests.test_gap_groups import NRF_ASKED, NRF_WORDINGS, ask_all
 
 EPHEMERAL = 64
 DEFERRED = 5  # "thinking": the reply follows
@@ -138,16 +140,38 @@ async def test_moderator_role_or_manage_server_may_use_it(bot):
         assert "what is the weather in brussels" in payload["embeds"][0]["description"]
 
 
-async def test_gaps_group_near_duplicates_most_frequent_first(bot):
+def gap_lines(payload: dict[str, Any]) -> list[str]:
+    """The groups of a ``/querylog gaps`` reply: each one's first line, with the line below it (topic, answers)."""
+    lines = payload["embeds"][0]["description"].splitlines()
+    return [f"{line}\n{lines[n + 1]}" for n, line in enumerate(lines) if line.startswith("**")]
+
+
+async def test_gaps_group_near_duplicates_downvoted_first_then_by_impact(bot):
     ask_many(bot)
     answered = bot.service.answer("PfP", source=QuerySource.SLASH, asker=Asker(USER_ID))
     bot.service.record_feedback(answered.query_id, USER_ID, "down")
     await bot.log.flush()
-    text = (await bot.mod("gaps"))["embeds"][0]["description"]
-    lines = [line for line in text.splitlines() if line.startswith("**")]
-    assert lines[0].startswith("**3×** (2 askers") and "pizza" in lines[0]
-    assert any("PfP" in line and "1 👎" in line for line in lines)
-    assert any("weather" in line for line in lines)
+    pfp, pizza, weather = gap_lines(await bot.mod("gaps"))
+    assert pfp.startswith("**1×** (1 askers") and "1 👎) PfP\n" in pfp
+    assert "↳ closest topic: peace-partnership · answered: peace-partnership (1)" in pfp
+    assert pizza.startswith("**3×** (2 askers") and "best pizza in town (+2 wordings)" in pizza
+    assert "unanswered (3)" in pizza and "weather" in weather
+
+
+async def test_gaps_show_one_group_per_intent(tmp_path):
+    """The three wordings of "what is the NRF" are one line, with their topic; "nrf size" is a line of its own."""
+    started = await Bot.start(BUNDLED_KB, tmp_path)
+    try:
+        ask_all(started.service, NRF_ASKED)
+        await started.log.flush()
+        nrf, detail, pizza = gap_lines(await started.mod("gaps"))
+    finally:
+        await started.stop()
+    assert nrf.startswith("**3×** (3 askers") and "3 👎" in nrf and "(+2 wordings)" in nrf
+    assert any(f") {inert(q)} (+2" in nrf for q in NRF_WORDINGS)
+    assert "↳ closest topic: nato-response-force ·" in nrf
+    assert detail.startswith("**1×** (1 askers") and ") nrf size\n" in detail
+    assert pizza.startswith("**4×** (3 askers") and "closest topic: none" in pizza
 
 
 async def test_resolve_teaches_at_once_and_after_a_restart_and_closes_the_gap(kb_copy, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -190,21 +191,27 @@ async def test_shell_reports_read_the_same_log(tiny_kb, tmp_path):
         str(database),
         "--batch",
         "-",
-        stdin="PfP\nbest pizza in town\nwhat is the best pizza in town?\n=cmd|' /C calc'!A0\n",
+        stdin="PfP\nbest pizza in town\nwhat is the best pizza in town?\nbest pizza in town\n=cmd|' /C calc'!A0\n",
     )
     recent = json.loads(run_cli("logs", "recent", "--json", "--db", str(database)).stdout)
-    assert [r["question"] for r in recent][-1] == "PfP" and len(recent) == 4
-    gaps = json.loads(run_cli("logs", "gaps", "--json", "--db", str(database)).stdout)
-    assert gaps[0]["count"] == 2 and "pizza" in gaps[0]["question"]
+    assert [r["question"] for r in recent][-1] == "PfP" and len(recent) == 5
+    gaps_of = ("logs", "gaps", "--db", str(database), "--knowledge", str(TINY_KB))
+    pizza, formula = json.loads(run_cli(*gaps_of, "--json").stdout)
+    assert pizza["question"] == "best pizza in town" and pizza["count"] == 3 and pizza["askers"] == 0
+    assert pizza["questions"] == ["best pizza in town", "what is the best pizza in town?"] and pizza["times"] == [2, 1]
+    assert re.fullmatch(r"g[0-9a-f]{16}", pizza["key"]) and pizza["answered_as"] == {"unanswered": 3}
+    assert pizza["topic"] is None and pizza["candidates"] and pizza["last_asked"][:2] == "20"
+    assert formula["question"] == "=cmd|' /C calc'!A0" and formula["times"] == [1]
     chart = tmp_path / "chart.png"
     stats = json.loads(run_cli("logs", "stats", "--json", "--chart", str(chart), "--db", str(database)).stdout)
-    assert stats["total"] == 4 and stats["outcomes"]["answered"] == 1
+    assert stats["total"] == 5 and stats["outcomes"]["answered"] == 1
     assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     exported = run_cli("logs", "export", "--db", str(database)).stdout.splitlines()
-    assert exported[0].startswith("id,asked_at,source") and len(exported) == 5
+    assert exported[0].startswith("id,asked_at,source") and len(exported) == 6
     assert any(line.count(",'=cmd") for line in exported), "a formula-looking question is defused in the CSV"
-    text = run_cli("logs", "gaps", "--db", str(database)).stdout
-    assert "2x" in text and "answered as: unanswered (2)" in text
+    text = run_cli(*gaps_of).stdout
+    assert "   3x  0 askers  last 20" in text and "best pizza in town\n        closest topic: -\n" in text
+    assert "also asked as: what is the best pizza in town? (1)\n        answered as: unanswered (3)" in text
     missing = run_cli("logs", "recent", "--db", str(tmp_path / "nope.sqlite3"))
     assert missing.returncode == 2 and "no query log at" in missing.stderr
 

@@ -1,12 +1,13 @@
 """``/querylog review`` through discord.py (see discord_harness.py) against a real query-log file and knowledge folder.
 
 The whole loop as a moderator drives it: questions asked with /ask, the review message, a topic picked in its
-menu, Teach, the same questions answered, a restart, and the decisions kept; Dismiss; Skip and Back; and the
-rights checked again on every click.
+menu, Teach, the same questions answered, a restart, and the decisions kept; Dismiss; Skip and Back; one group
+per intent (the gap groups of reports.py); and the rights checked again on every click.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,8 +16,11 @@ from typing import Any
 import pytest
 
 from bot.frontends.discord_bot.client import NOT_A_MODERATOR
-from bot.querylog.review import ReviewItem, group_key, last_skipped, order_queue
+from bot.querylog import reports
+from bot.querylog.reports import GapGroup
+from bot.querylog.review import Queue, last_skipped, order_queue
 from bot.service import Asker, QuerySource
+from tests.conftest import BUNDLED_KB
 from tests.discord_harness import (
     MODERATOR_ROLE_ID,
     OTHER_USER_ID,
@@ -28,11 +32,12 @@ from tests.discord_harness import (
     option,
     slash,
 )
+from tests.test_gap_groups import NRF_ASKED, NRF_WORDINGS, ask_all
 from tests.test_moderation import EPHEMERAL, MANAGE_SERVER, Bot
 
 PIZZA = ["what is the best pizza in town", "whats the best pizza in town?", "best pizza in town"]
 WEATHER = "what is the weather in brussels"
-REPRESENTATIVE = "best pizza in town"  # of equally asked wordings, the gap report shows the first in its order
+REPRESENTATIVE = "best pizza in town"  # of equally asked wordings, a group shows the first in alphabetical order
 DEFERRED_UPDATE, UPDATE, MODAL = 6, 7, 9
 EXERCISES = "Exercises with partner countries"
 AS_MODERATOR: dict[str, Any] = {"permissions": MANAGE_SERVER}
@@ -160,6 +165,15 @@ async def test_teach_a_group_through_the_menu_and_the_button_then_restart(kb_cop
         await again.stop()
 
 
+async def test_a_click_on_a_message_from_before_group_keys_gets_the_queue_as_it_is(bot):
+    await ask_the_gaps(bot)
+    shown = await open_review(bot)
+    after = await edit_by(bot, shown, click("allybot:rv:skip:30:0123456789ab", **AS_MODERATOR))  # its Skip button
+    assert after["content"].startswith("This group was reviewed already") and REPRESENTATIVE in described(after)
+    with sqlite3.connect(bot.log.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM reviewed").fetchone() == (0,), "nothing marked"
+
+
 async def test_the_last_group_taught_leaves_an_empty_queue(bot):
     await ask(bot, WEATHER)
     await bot.log.flush()
@@ -230,7 +244,9 @@ async def test_another_topic_through_a_form(bot):
         click(menu["custom_id"], values=["*other"], components=shown["components"], **AS_MODERATOR)
     )
     assert form.json["type"] == MODAL
-    key = group_key(bot.service.matcher.normalize(REPRESENTATIVE))
+    groups = await reports.gap_groups(await bot.log.connection(), bot.service.matcher)
+    [key] = [g.key for g in groups if g.question == REPRESENTATIVE]
+    assert re.fullmatch(r"g[0-9a-f]{16}", key), "the gap group's own key"
     assert form.json["data"]["custom_id"] == f"allybot:rv:other:30:{key}"
     [field] = [c for row in form.json["data"]["components"] for c in row.get("components", [row.get("component")])]
     submitted = interaction(
@@ -292,17 +308,83 @@ async def test_the_review_message_stays_within_discords_limits(bot):
     assert len(described(shown)) < 6000
 
 
-def test_the_queue_puts_downvotes_first_then_askers_times_asked_then_skipped_groups_oldest_skip_first():
-    def item(key: str, count: int, askers: int, downvotes: int = 0) -> ReviewItem:
-        return ReviewItem(key, key, (key,), (count,), count, askers, "2026-11-21T12:00:00+00:00", downvotes, ())
+def test_the_queue_keeps_impact_order_then_skipped_groups_oldest_skip_first():
+    def group(key: str) -> GapGroup:
+        return GapGroup(key, key, (key,), (1,), 1, 1, "2026-11-21T12:00:00+00:00", 0, None, ())
 
-    items = sorted(
-        [item("a", 10, 1), item("b", 4, 3), item("c", 1, 1, downvotes=1), item("d", 2, 2), item("e", 5, 2)],
-        key=lambda i: i.impact,
-    )
-    assert [i.key for i in items] == ["c", "b", "a", "e", "d"]  # 👎 first, then 12 > 10 = 10 > 4
+    ranked = [group(key) for key in "cbade"]  # as gap_groups gives them: by impact
     marks = {"b": ("skipped", "2026-11-21T12:00:02"), "a": ("skipped", "2026-11-21T12:00:01"), "e": ("taught", "x")}
-    assert [i.key for i in order_queue([i for i in items if i.key != "e"], marks)] == ["c", "d", "a", "b"]
+    assert [g.key for g in order_queue(ranked[:4], marks)] == ["c", "d", "a", "b"]
     assert last_skipped(marks, {"a", "b", "c", "d"}, besides="c") == "b"
     assert last_skipped(marks, {"a", "c", "d"}, besides="a") is None
-    assert group_key("best pizza in town") == group_key("the best pizza in town") != group_key("weather brussels")
+    queue = Queue(ranked[:4], marks, more=False)
+    unskipped = queue.remarked({k: v for k, v in marks.items() if k != "a"})
+    assert [g.key for g in unskipped.groups] == ["c", "a", "d", "b"], "back in its place by impact"
+    assert queue.find("e") is None and queue.find("a") is ranked[2]
+
+
+async def test_one_group_per_intent_split_by_best_candidate(tmp_path):
+    """Three wordings of "what is the NRF" are one group; "nrf size" (the same words and one more) is its own."""
+    nrf = await Bot.start(BUNDLED_KB, tmp_path)
+    try:
+        ask_all(nrf.service, NRF_ASKED)
+        await nrf.log.flush()
+        shown = await open_review(nrf)
+        text = described(shown)
+        assert shown["embeds"][0]["title"] == "Gap 1 of 3 · last 30 days"
+        [head] = [q for q in NRF_WORDINGS if f"**{q}**" in text]
+        others = NRF_WORDINGS - {head}
+        assert "Asked **3 times** by **3 people**" in text and "3 👎" in text and "Other phrasings (2)" in text
+        assert all(f"• {q}" in text for q in others) and "nrf size" not in text
+        assert "1. The NATO Response Force (NRF)" in text, "the group's best candidate first"
+        options = [o["value"] for o in component(shown, "allybot:rv:pick:")["options"]]
+        assert options[0] == "nato-response-force" and len(options) > 2, "the bot's candidates, then Another topic…"
+        detail = await press(nrf, shown, "skip")
+        assert "**nrf size**" in described(detail) and "Other phrasings" not in described(detail)
+        assert "pizza" in described(await press(nrf, detail, "skip"))
+    finally:
+        await nrf.stop()
+
+
+async def test_near_identical_wordings_with_different_best_candidates_are_two_groups(tmp_path):
+    """One wording cluster, two intents to the matcher: one group each (a group by wording alone would hold both)."""
+    asked = [("How does US policy shape NATO's strategic direction?", 1, True)] * 2
+    asked.append(("how much does US policy shape NATO's direction", 2, True))
+    started = await Bot.start(BUNDLED_KB, tmp_path)
+    try:
+        ask_all(started.service, asked)
+        await started.log.flush()
+        shown = await open_review(started)
+        first = described(shown)
+        second = described(await press(started, shown, "skip"))
+    finally:
+        await started.stop()
+    assert shown["embeds"][0]["title"] == "Gap 1 of 2 · last 30 days"
+    assert "**How does US policy shape NATO's strategic direction?**" in first and "Asked **2 times**" in first
+    assert "Other phrasings" not in first and "1. How U.S. policy shapes NATO" in first
+    assert "**how much does US policy shape NATO's direction**" in second and "Other phrasings" not in second
+
+
+async def test_teach_counts_every_time_a_wording_was_asked(bot):
+    for number in range(3):
+        await ask(bot, REPRESENTATIVE, USER_ID if number % 2 else OTHER_USER_ID)
+    for _ in range(2):
+        await ask(bot, "whats the best pizza in town?")
+    await bot.log.flush()
+    shown = await open_review(bot)
+    text = described(shown)
+    assert f"**{REPRESENTATIVE}**" in text and "Asked **5 times** by **2 people**" in text
+    assert "• whats the best pizza in town? (2×)" in text
+    after = await press(bot, await choose(bot, shown, "partner-exercises"), "teach")
+    assert after["content"].startswith(
+        f"✅ Taught: 5 logged questions would now be answered with *{EXERCISES}*. 2 phrasings added, effective now"
+    )
+
+
+async def test_a_long_queue_says_there_are_more(bot, monkeypatch):
+    monkeypatch.setattr("bot.querylog.review.QUEUE_GROUPS", 1)
+    await ask_the_gaps(bot)
+    shown = await open_review(bot)
+    assert shown["embeds"][0]["title"] == "Gap 1 of 1+ · last 30 days" and REPRESENTATIVE in described(shown)
+    skipped = await press(bot, shown, "skip")  # a skip reads one group more: the weather comes in
+    assert skipped["embeds"][0]["title"] == "Gap 1 of 2 · last 30 days" and WEATHER in described(skipped)

@@ -34,6 +34,7 @@ from bot.knowledge.apply import ApplyError, apply_learned
 from bot.knowledge.loader import KnowledgeError, load_knowledge
 from bot.knowledge.model import KnowledgeBase
 from bot.knowledge.stats import compute_stats
+from bot.matching.matcher import Matcher
 from bot.querylog import QueryLogUnavailable, reports
 from bot.querylog.chart import bar_chart
 from bot.querylog.replay import KINDS, WORDS, Replay, replay
@@ -77,12 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
     logs = commands.add_parser("logs", help="read the query log (moderators)")
     logs.add_argument("report", choices=("recent", "gaps", "stats", "export", "replay"))
     logs.add_argument("--days", type=int, default=30, help="look back this many days (0 = everything; default 30)")
-    logs.add_argument("--limit", type=int, default=20, help="rows for recent and gaps (default 20)")
+    logs.add_argument("--limit", type=int, default=20, help="rows for recent, groups for gaps (default 20)")
     logs.add_argument("--json", action="store_true", help="machine-readable output")
     logs.add_argument("--db", type=Path, metavar="PATH", help="query-log SQLite file (default: setting)")
     logs.add_argument("--chart", type=Path, metavar="PNG", help="stats: also write a chart of questions per day")
     logs.add_argument(
-        "--knowledge", type=Path, metavar="DIR", help="replay: the knowledge base to ask again (default: setting)"
+        "--knowledge",
+        type=Path,
+        metavar="DIR",
+        help="gaps: the knowledge base to find each group's topic in; replay: the one to ask again (default: setting)",
     )
 
     kb = commands.add_parser("kb", help="knowledge-base tools").add_subparsers(dest="kb_command", parser_class=_Parser)
@@ -395,7 +399,8 @@ async def _logs(args: argparse.Namespace, settings: Settings) -> int:
         if args.report == "recent":
             data: object = await reports.recent(db, args.limit)
         elif args.report == "gaps":
-            data = [gap.as_dict() for gap in await reports.gaps(db, days, args.limit)]
+            matcher = await _matcher(db, args.knowledge or settings.knowledge_dir, settings)
+            data = [group.as_dict() for group in await reports.gap_groups(db, matcher, days, args.limit)]
         else:
             stats = await reports.stats(db, days)
             if args.chart:
@@ -409,10 +414,15 @@ async def _replay(
     db: aiosqlite.Connection, knowledge: Path | KnowledgeBase, settings: Settings, days: int | None
 ) -> Replay:
     """Every logged question of the period asked again of ``knowledge`` plus the phrasings moderators taught."""
+    return await replay(db, await _matcher(db, knowledge, settings), days)
+
+
+async def _matcher(db: aiosqlite.Connection, knowledge: Path | KnowledgeBase, settings: Settings) -> Matcher:
+    """The matcher the bot would have on ``knowledge``: its index plus the phrasings moderators taught (kept in the
+    log), built in a worker thread."""
     with _knowledge_problems(knowledge if isinstance(knowledge, Path) else Path(knowledge.directory)):
         matcher = await asyncio.to_thread(index_knowledge, knowledge, settings.thresholds)
-    matcher = matcher.with_phrasings(await QueryLog.learned_from(db))
-    return await replay(db, matcher, days)
+    return matcher.with_phrasings(await QueryLog.learned_from(db))
 
 
 def format_replay(found: Replay) -> str:

@@ -80,12 +80,7 @@ def format_report(report: str, data: object) -> str:
         )
     if report == "gaps":
         return (
-            "\n".join(
-                f"{g['count']:4}x  {g['askers']} askers  last {g['last_seen'][:10]}  {g['downvotes']} 👎  "
-                f"{one_line(g['question'])[:80]}\n        answered as: "
-                + ", ".join(f"{k} ({v})" for k, v in g["answered_as"].items())
-                for g in data  # type: ignore[attr-defined]
-            )
+            "\n".join(_gap_lines(g) for g in data)  # type: ignore[attr-defined]
             or "No gaps: every question in the period was answered without a 👎."
         )
     stats: dict = data  # type: ignore[assignment]
@@ -98,6 +93,20 @@ def format_report(report: str, data: object) -> str:
             "Per day (answered / not): " + (", ".join(f"{d} {y}/{n}" for d, y, n in stats["per_day"]) or "-"),
         ]
     )
+
+
+def _gap_lines(group: dict) -> str:
+    """One gap group (``GapGroup.as_dict``): its numbers and most asked wording, its closest topic, its other
+    wordings with how often each was asked, and what the bot did."""
+    others = [f"{one_line(q)[:60]} ({n})" for q, n in zip(group["questions"][1:], group["times"][1:], strict=True)]
+    lines = [
+        f"{group['count']:4}x  {group['askers']} askers  last {group['last_asked'][:10]}  {group['downvotes']} 👎  "
+        f"{one_line(group['question'])[:80]}",
+        f"        closest topic: {group['topic'] or '-'}",
+        *([f"        also asked as: {', '.join(others[:3])}" + (" ..." if len(others) > 3 else "")] if others else []),
+        "        answered as: " + ", ".join(f"{k} ({v})" for k, v in group["answered_as"].items()),
+    ]
+    return "\n".join(lines)
 
 
 def learned_yaml(knowledge: KnowledgeBase, taught: list[tuple[str, str]]) -> str:

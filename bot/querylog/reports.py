@@ -1,4 +1,4 @@
-"""What moderators read from the query log: recent questions, gaps, statistics, a CSV export.
+"""What moderators read from the query log: recent questions, gap groups, statistics, a CSV export.
 
 Every report runs off the event loop: the ``async`` functions take the bot's open
 connection only to learn the file's path, then read the file through a connection
@@ -6,26 +6,36 @@ of their own in a worker thread (``asyncio.to_thread``), so a year of log never
 holds the loop. A file that fails while being read raises
 :class:`~bot.querylog.QueryLogUnavailable`.
 
-**The review queue's contract** (:func:`gap_groups`)::
+**The gap groups' contract** (:func:`gap_groups`, the one grouping of gaps: ``/querylog gaps``,
+``allybot logs gaps`` and the review queue ``/querylog review`` all show it)::
 
     async def gap_groups(db, matcher, days=30, limit=25, exclude=()) -> list[GapGroup]
 
-One group is one intent: questions whose content words are near-duplicates
-(rapidfuzz ``token_sort_ratio`` >= ``SIMILAR``, as ``gaps`` always did) *and* whose
-best candidate under ``matcher`` is the same entry (no candidate reaching the
-suggest threshold counts as "none"). Only gaps are grouped: questions not answered
+One group is one intent: questions whose content words are near-duplicates (rapidfuzz
+``token_sort_ratio`` >= ``SIMILAR``, and word by word, :func:`same_words`) *and* whose best
+candidate under ``matcher`` is the same entry (the top of ``Matcher.rank``, or "none" when it
+does not reach the suggest threshold; wordings the matcher reads alike, typos corrected,
+share the ranking of the most asked of them). Only gaps are grouped: questions not answered
 outright, and answers someone voted 👎. Questions taught or dismissed (and their
 near-duplicates) are left out, and so are groups whose ``key`` is in ``exclude``.
-``days=None`` reads the whole log; ``limit=None`` returns every group. Per group
-(:class:`GapGroup`): ``key`` (``g`` + 16 hex digits: ASCII, 17 characters, safe in
-a Discord ``custom_id``; stable while the group's most frequent wording stays its
-most frequent and its best candidate stays the same), ``question`` (the most
-frequent wording), ``questions`` (every distinct wording, most frequent first),
-``count``, ``askers`` (distinct), ``last_asked`` (ISO UTC), ``downvotes``, ``topic``
-(the best candidate's id, or None) and ``candidates`` (the bot's ranked entry ids
-for the group, best first). Order, by impact: groups with a 👎 first, then askers x
-count, then the 👎 count, then the most recent. Cost: near-linear in distinct
-questions, and the matcher runs only on the groups that reach the first ``limit``.
+``days=None`` reads the whole log; ``limit=None`` returns every group.
+
+Per group (:class:`GapGroup`): ``key`` (``g`` + 16 hex digits: ASCII, 17 characters, safe in
+a Discord ``custom_id``; stable while the group's most frequent wording stays its most
+frequent and its best candidate stays the same), ``question`` (the most frequent wording),
+``questions`` (every distinct wording, most frequent first), ``times`` (how often each of
+``questions`` was asked, in the same order), ``count`` (their sum), ``askers`` (distinct;
+the console and the command line log none), ``last_asked`` (ISO UTC), ``downvotes``,
+``topic`` (the best candidate's id, or None), ``candidates`` (the bot's ranked entry ids for
+the group, best first, at most 4) and ``answers`` (what the bot did, most frequent first:
+``("suggested: id", 3)``, ``("unanswered", 2)``...). ``GapGroup.as_dict()`` holds the same
+for JSON (``allybot logs gaps --json``): the tuples as lists, ``answers`` as ``answered_as``,
+an object of counts.
+
+Order, by impact: groups with a 👎 first, then askers (at least 1) x count, then the 👎
+count, then the most recent. Cost: near-linear in distinct questions for the wording, and
+the matcher runs only on the groups that can reach the first ``limit``: a first page is
+quick on a year of log, and ``limit=None`` ranks every distinct question of the period.
 :func:`gap_group` finds one group again by its key.
 """
 
@@ -114,34 +124,6 @@ async def recent(db: aiosqlite.Connection, limit: int = 20) -> list[dict]:
 # --- gaps ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Gap:
-    """Near-identical questions the bot did not answer well, counted together (``/querylog gaps``)."""
-
-    question: str  # the most frequent wording
-    count: int = 0
-    last_seen: str = ""
-    downvotes: int = 0
-    answers: Counter[str] = field(default_factory=Counter)  # what the bot did: "unanswered", "suggested: id"...
-    normalized: set[str] = field(default_factory=set)
-    asker_hashes: set[str] = field(default_factory=set, repr=False)
-    wordings: Counter[str] = field(default_factory=Counter, repr=False)
-
-    @property
-    def askers(self) -> int:
-        return len(self.asker_hashes)
-
-    def as_dict(self) -> dict:
-        return {
-            "question": self.question,
-            "count": self.count,
-            "askers": self.askers,
-            "last_seen": self.last_seen,
-            "downvotes": self.downvotes,
-            "answered_as": dict(self.answers.most_common()),
-        }
-
-
 @dataclass(frozen=True)
 class GapGroup:
     """One intent the bot answers badly: see the module docstring for the contract."""
@@ -149,6 +131,7 @@ class GapGroup:
     key: str
     question: str
     questions: tuple[str, ...]
+    times: tuple[int, ...]  # how often each of ``questions`` was asked
     count: int
     askers: int
     last_asked: str
@@ -162,6 +145,7 @@ class GapGroup:
             "key": self.key,
             "question": self.question,
             "questions": list(self.questions),
+            "times": list(self.times),
             "count": self.count,
             "askers": self.askers,
             "last_asked": self.last_asked,
@@ -172,18 +156,29 @@ class GapGroup:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class _Text:
-    """Everything logged under one content key (the words that carry meaning, as the matcher sees them)."""
+    """Everything logged under one content key (the words that carry meaning, as the matcher sees them).
+
+    Its tallies are plain dicts of str -> int, which Python's cycle collector does not track (a ``Counter`` it
+    does): a month of log holds thousands of these, and a full collection holds the event loop while it walks them."""
 
     key: str
     count: int = 0
     last: str = ""
     downvotes: int = 0
     askers: set[str] = field(default_factory=set)
-    wordings: Counter[str] = field(default_factory=Counter)
-    normalized: Counter[str] = field(default_factory=Counter)
-    answers: Counter[str] = field(default_factory=Counter)
+    wordings: dict[str, int] = field(default_factory=dict)
+    normalized: dict[str, int] = field(default_factory=dict)
+    answers: dict[str, int] = field(default_factory=dict)
+
+    def add(self, tally: dict[str, int], what: str, count: int) -> None:
+        tally[what] = tally.get(what, 0) + count
+
+    @property
+    def wording(self) -> str:
+        """The most asked normalised wording (the first of equals, as logged)."""
+        return max(self.normalized, key=self.normalized.__getitem__)
 
 
 _GAP_ROWS = (
@@ -198,10 +193,13 @@ _GAP_ROWS = (
 def _gap_texts(connection: sqlite3.Connection, days: int | None) -> list[_Text]:
     """The gaps of the period by content key, most asked first; taught and dismissed ones (and near-duplicates) out."""
     texts: dict[str, _Text] = {}
+    keys: dict[str, str] = {}  # normalized -> content key: a question comes in many rows (one per asker and answer)
     for normalized, question, user_hash, outcome, entry_id, count, last, downvotes in connection.execute(
         _GAP_ROWS, (since(days),)
     ):
-        key = _key(normalized)
+        key = keys.get(normalized)
+        if key is None:
+            key = keys[normalized] = _key(normalized)
         text = texts.get(key)
         if text is None:
             text = texts[key] = _Text(key)
@@ -210,9 +208,9 @@ def _gap_texts(connection: sqlite3.Connection, days: int | None) -> list[_Text]:
         text.downvotes += downvotes
         if user_hash:
             text.askers.add(user_hash)
-        text.wordings[question] += count
-        text.normalized[normalized] += count
-        text.answers[outcome + (f": {entry_id}" if entry_id else "")] += count
+        text.add(text.wordings, question, count)
+        text.add(text.normalized, normalized, count)
+        text.add(text.answers, outcome + (f": {entry_id}" if entry_id else ""), count)
     closed = {
         _key(n) for (n,) in connection.execute("SELECT normalized FROM learned UNION SELECT normalized FROM dismissed")
     }
@@ -265,9 +263,17 @@ def same_words(one: str, other: str) -> bool:
     "nato response force" lacks: another question ("nrf size" is not "what is the nrf")."""
     a, b = one.split(), other.split()
     spare = 1 if min(len(a), len(b)) >= LONG_QUESTION else 0
-    unmatched = sum(not any(fuzz.ratio(w, v) >= SAME_WORD for v in b) for w in a)
-    unmatched += sum(not any(fuzz.ratio(w, v) >= SAME_WORD for v in a) for w in b)
-    return unmatched <= spare
+    return _unmatched(a, b) + _unmatched(b, a) <= spare
+
+
+def _unmatched(words: list[str], others: list[str]) -> int:
+    """How many of ``words`` have no look-alike (``fuzz.ratio`` >= ``SAME_WORD``) in ``others``. Most words are in
+    ``others`` as they are: only the rest are compared, in rapidfuzz's C code (clustering's hottest loop)."""
+    present = set(others)
+    return sum(
+        w not in present and process.extractOne(w, others, scorer=fuzz.ratio, score_cutoff=SAME_WORD) is None
+        for w in words
+    )
 
 
 @dataclass
@@ -277,12 +283,13 @@ class _Cluster:
     split: bool = False  # already divided by best candidate (or no matcher to divide by)
 
     def priority(self) -> tuple[int, int, int, float]:
-        """Impact, smallest first for ``heapq``: a 👎 at all, askers x count, 👎 count, the most recent question."""
+        """Impact, smallest first for ``heapq``: a 👎 at all, askers x count (one asker at least: the console and the
+        command line log none), 👎 count, the most recent question. No part of a cluster comes before the whole."""
         count = sum(t.count for t in self.texts)
         askers = len(set().union(*(t.askers for t in self.texts)))
         downvotes = sum(t.downvotes for t in self.texts)
         last = datetime.fromisoformat(max(t.last for t in self.texts)).timestamp()
-        return (-int(downvotes > 0), -askers * count, -downvotes, -last)
+        return (-int(downvotes > 0), -max(askers, 1) * count, -downvotes, -last)
 
 
 def _clusters(texts: list[_Text], *, word_check: bool = True) -> list[_Cluster]:
@@ -295,30 +302,42 @@ def _group_key(cluster: _Cluster) -> str:
     return "g" + hashlib.blake2b(f"{cluster.topic or ''}|{seed}".encode(), digest_size=8).hexdigest()
 
 
+Ranking = tuple[str | None, tuple[tuple[str, float], ...]]  # best candidate (or None), ranked (entry id, score)
+
+
 class _Topics:
-    """Best candidate and ranked candidates per content key under one matcher, each key matched once."""
+    """Best candidate and ranked candidates per content key under one matcher.
+
+    In a cluster, wordings the matcher reads alike (the same content words once it has corrected their typos:
+    ``Matcher.query_tokens``) are matched once, as the most asked of them: a typo is not another intent, and the
+    matcher is the cost of a first page (a popular question comes in dozens of mistyped wordings)."""
 
     def __init__(self, matcher: Matcher) -> None:
         self.matcher = matcher
-        self._seen: dict[str, tuple[str | None, tuple[tuple[str, float], ...]]] = {}
+        self._seen: dict[str, Ranking] = {}  # by content key
 
-    def of(self, text: _Text) -> tuple[str | None, tuple[tuple[str, float], ...]]:
-        if text.key not in self._seen:
-            ranked = self.matcher.match(text.normalized.most_common(1)[0][0]).ranked
-            best = ranked[0].entry.id if ranked and ranked[0].score >= self.matcher.thresholds.suggest else None
-            self._seen[text.key] = (best, tuple((s.entry.id, s.score) for s in ranked))
-        return self._seen[text.key]
+    def _ranking(self, normalized: str) -> Ranking:
+        """The matcher's whole ranking (not only the runners-up it would suggest: the review menu offers them all)."""
+        ranked = self.matcher.rank(normalized)
+        best = ranked[0].entry.id if ranked and ranked[0].score >= self.matcher.thresholds.suggest else None
+        return best, tuple((s.entry.id, s.score) for s in ranked)
 
     def split(self, cluster: _Cluster) -> list[_Cluster]:
+        read: dict[tuple[str, ...], Ranking] = {}
         by_topic: dict[str | None, list[_Text]] = {}
-        for text in cluster.texts:
-            by_topic.setdefault(self.of(text)[0], []).append(text)
+        for text in cluster.texts:  # most asked first
+            wording = text.wording
+            reading = tuple(self.matcher.query_tokens(wording))
+            if reading not in read:
+                read[reading] = self._ranking(wording)
+            self._seen[text.key] = read[reading]
+            by_topic.setdefault(read[reading][0], []).append(text)
         return [_Cluster(texts, topic, split=True) for topic, texts in by_topic.items()]
 
     def candidates(self, cluster: _Cluster) -> tuple[str, ...]:
         weight: defaultdict[str, float] = defaultdict(float)
         for text in cluster.texts:
-            for entry_id, score in self.of(text)[1]:
+            for entry_id, score in self._seen[text.key][1]:
                 weight[entry_id] += score * text.count
         ranked = [e for e, _ in sorted(weight.items(), key=lambda item: (-item[1], item[0]))]
         if cluster.topic in ranked:
@@ -333,11 +352,12 @@ def _group(cluster: _Cluster, topics: _Topics | None) -> GapGroup:
     for text in cluster.texts:
         wordings.update(text.wordings)
         answers.update(text.answers)
-    ordered = tuple(w for w, _ in sorted(wordings.items(), key=lambda item: (-item[1], item[0])))
+    ordered = sorted(wordings.items(), key=lambda item: (-item[1], item[0]))
     return GapGroup(
         key=_group_key(cluster),
-        question=ordered[0],
-        questions=ordered,
+        question=ordered[0][0],
+        questions=tuple(w for w, _ in ordered),
+        times=tuple(n for _, n in ordered),
         count=sum(t.count for t in cluster.texts),
         askers=len(set().union(*(t.askers for t in cluster.texts))),
         last_asked=max(t.last for t in cluster.texts),
@@ -404,33 +424,6 @@ async def gap_group(db: aiosqlite.Connection, matcher: Matcher, key: str, days: 
         return next((g for g in group_gaps(_gap_texts(connection, days), matcher, None) if g.key == key), None)
 
     return await off_loop(db, work)
-
-
-def _gaps(connection: sqlite3.Connection, days: int | None, limit: int | None) -> list[Gap]:
-    found = []
-    for cluster in _clusters(_gap_texts(connection, days)):
-        gap = Gap(question="")
-        for text in cluster.texts:
-            gap.count += text.count
-            gap.last_seen = max(gap.last_seen, text.last)
-            gap.downvotes += text.downvotes
-            gap.answers.update(text.answers)
-            gap.normalized.update(text.normalized)
-            gap.asker_hashes |= text.askers
-            gap.wordings.update(text.wordings)
-        gap.question = min(gap.wordings.items(), key=lambda item: (-item[1], item[0]))[0]
-        found.append(gap)
-    found.sort(key=lambda g: (-g.count, -g.askers, g.question))
-    return found[:limit] if limit is not None else found
-
-
-@unavailable_on_failure
-async def gaps(db: aiosqlite.Connection, days: int | None = 30, limit: int = 25) -> list[Gap]:
-    """Unanswered and suggested questions and 👎-voted answers, near-duplicates grouped, most frequent first.
-
-    Questions a moderator resolved (taught) or dismissed, and their near-duplicates, are left out.
-    """
-    return await off_loop(db, _gaps, days, limit)
 
 
 def _key(normalized: str) -> str:

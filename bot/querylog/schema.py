@@ -56,7 +56,8 @@ MIGRATIONS: tuple[str, ...] = (
         dismissed_at TEXT NOT NULL
     );
     """,
-    # 3: what moderators decided in the review queue (/querylog review), one row per gap group.
+    # 3: what moderators decided in the review queue (/querylog review), one row per gap group. group_key is
+    # GapGroup.key (reports.py, "g" + 16 hex digits); keys of the older 12-hex form match no group and are ignored.
     """
     CREATE TABLE reviewed (
         group_key TEXT PRIMARY KEY,      -- ReviewItem.key of the gap group

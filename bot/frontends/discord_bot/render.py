@@ -17,8 +17,7 @@ from bot.frontends.wording import SOURCES_NOTE, UNANSWERED, one_line
 from bot.knowledge.loader import KnowledgeError
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.matching.matcher import Outcome
-from bot.querylog.reports import Gap, Stats
-from bot.querylog.review import ReviewItem
+from bot.querylog.reports import GapGroup, Stats
 from bot.querylog.store import Health
 from bot.service import Answer, KnowledgeChange, Topic
 
@@ -168,13 +167,16 @@ def recent_embed(rows: Sequence[dict[str, Any]], note: str = "") -> discord.Embe
     return report_embed("Recent questions", "\n".join(lines) or "Nothing logged yet.", note)
 
 
-def gaps_embed(found: Sequence[Gap], days: int, note: str = "") -> discord.Embed:
+def gaps_embed(found: Sequence[GapGroup], days: int, note: str = "") -> discord.Embed:
+    """The gap groups, most impactful first: each one intent, with its closest topic and what the bot did."""
     lines = [
-        f"**{g.count}×** ({g.askers} askers, last {g.last_seen[:10]}, {g.downvotes} 👎) "
-        f"{inert(g.question, 120)}\n  ↳ " + ", ".join(f"{k} ({v})" for k, v in g.answers.most_common(3))
+        f"**{g.count}×** ({g.askers} askers, last {g.last_asked[:10]}, {g.downvotes} 👎) {inert(g.question, 120)}"
+        + (f" (+{len(g.questions) - 1} wording{'s' if len(g.questions) > 2 else ''})" if len(g.questions) > 1 else "")
+        + f"\n  ↳ closest topic: {g.topic or 'none'} · "
+        + ", ".join(f"{k} ({v})" for k, v in g.answers[:3])
         for g in found
     ]
-    hint = "\nFix one with `/querylog resolve`, or `/querylog dismiss` it."
+    hint = "\nFix them one group at a time with `/querylog review`, or one question with `/querylog resolve`."
     return report_embed(
         f"Gaps, last {days} days", ("\n".join(lines) + hint) if lines else "No gaps in this period.", note
     )
@@ -238,38 +240,39 @@ def _people(n: int) -> str:
 
 
 def review_embed(
-    item: ReviewItem,
+    group: GapGroup,
     position: int,
     total: int,
+    more: bool,
     days: int,
     candidates: Sequence[Entry],
     chosen: Entry | None,
     note: str = "",
 ) -> discord.Embed:
     """One gap group in the review queue: the question, how often, by how many, when, its 👎, other phrasings, the
-    bot's candidates and the topic chosen so far."""
+    bot's candidates and the topic chosen so far. ``more``: the queue goes on past ``total`` ("of 25+")."""
     asked = (
-        f"Asked **{_times(item.count)}** by **{_people(item.askers)}**"
-        if item.askers
-        else (f"Asked **{_times(item.count)}**")
+        f"Asked **{_times(group.count)}** by **{_people(group.askers)}**"
+        if group.askers
+        else (f"Asked **{_times(group.count)}**")
     )
     lines = [
-        f"**{inert(item.question, 300)}**",
-        f"{asked} · last {item.last_asked[:16].replace('T', ' ')} UTC · {item.downvotes} 👎",
+        f"**{inert(group.question, 300)}**",
+        f"{asked} · last {group.last_asked[:16].replace('T', ' ')} UTC · {group.downvotes} 👎",
     ]
     embed = discord.Embed(
-        title=clip(f"Gap {position} of {total} · last {days} days", MAX_TITLE),
+        title=clip(f"Gap {position} of {total}{'+' if more else ''} · last {days} days", MAX_TITLE),
         description=clip(note + "\n".join(lines), MAX_DESCRIPTION),
         colour=COLOUR,
     )
-    others = item.questions[1:]
+    others = group.questions[1:]
     if others:
         shown = [
             f"• {inert(text, 150)}" + (f" ({n}×)" if n > 1 else "")
-            for text, n in zip(others, item.times[1:], strict=True)
+            for text, n in zip(others, group.times[1:], strict=True)
         ]
-        more = len(others) - MAX_OTHER_PHRASINGS
-        text = "\n".join(shown[:MAX_OTHER_PHRASINGS]) + (f"\n… and {more} more" if more > 0 else "")
+        hidden = len(others) - MAX_OTHER_PHRASINGS
+        text = "\n".join(shown[:MAX_OTHER_PHRASINGS]) + (f"\n… and {hidden} more" if hidden > 0 else "")
         embed.add_field(name=f"Other phrasings ({len(others)})", value=clip(text, MAX_FIELD_VALUE), inline=False)
     ranked = "\n".join(f"{n}. {discord.utils.escape_markdown(e.title)}" for n, e in enumerate(candidates, 1))
     embed.add_field(name="The bot's candidates", value=clip(ranked or "none", MAX_FIELD_VALUE), inline=False)
@@ -296,14 +299,14 @@ def review_option(entry: Entry, description: str, *, default: bool = False) -> d
     )
 
 
-def taught_text(item: ReviewItem, entry: Entry, answered: int) -> str:
+def taught_text(group: GapGroup, entry: Entry, answered: int) -> str:
     """What Teach changed: the group's logged questions the new matcher answers with the topic."""
     questions = "logged question" if answered == 1 else "logged questions"
-    rest = item.count - answered
+    rest = group.count - answered
     still = (
-        f" ({rest} of the group's {item.count} still would not: teach those with `/querylog resolve`)" if rest else ""
+        f" ({rest} of the group's {group.count} still would not: teach those with `/querylog resolve`)" if rest else ""
     )
-    phrasings = len(item.questions)
+    phrasings = len(group.questions)
     return clip(
         f"✅ Taught: {answered} {questions} would now be answered with "
         f"*{discord.utils.escape_markdown(entry.title)}*{still}. "
@@ -313,23 +316,23 @@ def taught_text(item: ReviewItem, entry: Entry, answered: int) -> str:
     )
 
 
-def dismissed_text(item: ReviewItem) -> str:
-    others = len(item.questions) - 1
+def dismissed_text(group: GapGroup) -> str:
+    others = len(group.questions) - 1
     also = f" and {others} other phrasing{'s' if others != 1 else ''}" if others else ""
     return clip(
-        f"🚫 Dismissed as out of scope: “{inert(item.question, 150)}”{also}; the group no longer shows.", MAX_CONTENT
+        f"🚫 Dismissed as out of scope: “{inert(group.question, 150)}”{also}; the group no longer shows.", MAX_CONTENT
     )
 
 
-def skipped_text(item: ReviewItem, alone: bool) -> str:
+def skipped_text(group: GapGroup, alone: bool) -> str:
     later = " It is the only gap left." if alone else " It comes back after the others."
-    return clip(f"⏭️ Skipped “{inert(item.question, 150)}”.{later}", MAX_CONTENT)
+    return clip(f"⏭️ Skipped “{inert(group.question, 150)}”.{later}", MAX_CONTENT)
 
 
-def back_text(item: ReviewItem | None) -> str:
-    if item is None:
+def back_text(group: GapGroup | None) -> str:
+    if group is None:
         return "↩️ Nothing to go back to: no open group has been skipped."
-    return clip(f"↩️ Back to “{inert(item.question, 150)}” (it was skipped).", MAX_CONTENT)
+    return clip(f"↩️ Back to “{inert(group.question, 150)}” (it was skipped).", MAX_CONTENT)
 
 
 REVIEW_GONE = "This group was reviewed already, or has changed since; here is the queue as it is now."

@@ -2,7 +2,9 @@
 
 Every component is a ``DynamicItem`` whose custom id carries all it needs (the action, the
 look-back in days, the group's key and, on Teach, the chosen topic), so a review message keeps
-working after the bot restarts: each click reads the queue afresh from the query log. Choosing a
+working after the bot restarts: each click reads the queue afresh from the query log
+(:func:`~bot.querylog.review.read_queue`, the gap groups; Skip and Back change only the
+decisions, so on a queue read whole they re-order it instead of reading it again). Choosing a
 topic in the menu rewrites the message so that its Teach button carries the topic; "Another
 topic…" opens a form to type any title or id. Moderator rights are checked on every click and
 form, whatever happened before. Every click is acknowledged first (the queue is read and the
@@ -25,17 +27,8 @@ from bot.frontends.discord_bot.render import APOLOGY, NO_PINGS, NOT_A_MODERATOR,
 from bot.frontends.discord_bot.views import bot_of, is_moderator, reply_privately
 from bot.knowledge.model import Entry
 from bot.querylog import QueryLogUnavailable
-from bot.querylog.review import (
-    DISMISSED,
-    SKIPPED,
-    TAUGHT,
-    ReviewItem,
-    answered_with,
-    closed_keys,
-    last_skipped,
-    order_queue,
-    review_items,
-)
+from bot.querylog.reports import GapGroup
+from bot.querylog.review import DISMISSED, SKIPPED, TAUGHT, Queue, answered_with, last_skipped, read_queue
 from bot.querylog.store import QueryLog
 
 if TYPE_CHECKING:
@@ -45,6 +38,9 @@ log = logging.getLogger(__name__)
 PREFIX = "allybot:rv"
 OTHER = "*other"  # the menu's "Another topic…" option (no entry id starts with "*")
 MAX_ENTRY_ID = 64  # an entry id longer than this does not fit in Teach's custom id (100 characters)
+# GapGroup.key in a custom id; or 12 hex digits, on a message from before groups had their own key: the click is
+# answered like any group that has changed since (REVIEW_GONE, and the queue as it is now), not dropped.
+KEY = r"(?P<key>g[0-9a-f]{16}|[0-9a-f]{12})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,51 +58,40 @@ def _query_log(bot: AllyBot) -> QueryLog:
     return bot.query_log
 
 
-async def _queue(bot: AllyBot, days: int) -> tuple[list[ReviewItem], dict[str, tuple[str, str]]]:
-    """The review queue as it is now, and every decision kept (by group key)."""
-    query_log = _query_log(bot)
-    marks = await query_log.review_marks()
-    items = await review_items(await query_log.connection(), bot.service.matcher, days, exclude=closed_keys(marks))
-    return order_queue(items, marks), marks
+async def _queue(bot: AllyBot, days: int) -> Queue:
+    return await read_queue(_query_log(bot), bot.service.matcher, days)
 
 
 async def review_screen(
     bot: AllyBot, days: int, *, key: str | None = None, chosen: str | None = None, notice: str = ""
 ) -> Screen:
     """The group ``key`` (else the head of the queue), with topic ``chosen`` picked, under ``notice``."""
-    queue, marks = await _queue(bot, days)
-    return _screen(bot, days, queue, marks, key=key, chosen=chosen, notice=notice)
+    return _screen(bot, days, await _queue(bot, days), key=key, chosen=chosen, notice=notice)
 
 
 def _screen(
-    bot: AllyBot,
-    days: int,
-    queue: list[ReviewItem],
-    marks: dict[str, tuple[str, str]],
-    *,
-    key: str | None = None,
-    chosen: str | None = None,
-    notice: str = "",
+    bot: AllyBot, days: int, queue: Queue, *, key: str | None = None, chosen: str | None = None, notice: str = ""
 ) -> Screen:
     note = render.health_note(bot.query_log.health if bot.query_log else None)
-    found = next((i for i in queue if i.key == key), None)
+    found = queue.find(key) if key is not None else None
     if key is not None and found is None and not notice:
         notice = render.REVIEW_GONE
     content = render.clip(notice, render.MAX_CONTENT) if notice else None
-    if not queue:
+    groups = queue.groups
+    if not groups:
         return Screen(content, render.review_empty_embed(days, note), None)
-    item = found or queue[0]
+    group = found or groups[0]
     service = bot.service
-    candidates = [t.entry for i in item.candidates if (t := service.topic(i)) and len(t.entry.id) <= MAX_ENTRY_ID]
+    candidates = [t.entry for i in group.candidates if (t := service.topic(i)) and len(t.entry.id) <= MAX_ENTRY_ID]
     picked = service.topic(chosen) if chosen else None
     entry = picked.entry if picked and len(picked.entry.id) <= MAX_ENTRY_ID else None
-    back = last_skipped(marks, {i.key for i in queue}, besides=item.key) is not None
-    embed = render.review_embed(item, queue.index(item) + 1, len(queue), days, candidates, entry, note)
-    return Screen(content, embed, review_view(item, days, candidates, entry, can_go_back=back))
+    back = last_skipped(queue.marks, {g.key for g in groups}, besides=group.key) is not None
+    embed = render.review_embed(group, groups.index(group) + 1, len(groups), queue.more, days, candidates, entry, note)
+    return Screen(content, embed, review_view(group, days, candidates, entry, can_go_back=back))
 
 
 def review_view(
-    item: ReviewItem, days: int, candidates: list[Entry], chosen: Entry | None, *, can_go_back: bool
+    group: GapGroup, days: int, candidates: list[Entry], chosen: Entry | None, *, can_go_back: bool
 ) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     options = [
@@ -116,11 +101,11 @@ def review_view(
     if chosen is not None and all(e.id != chosen.id for e in candidates):
         options.append(render.review_option(chosen, "Chosen with “Another topic…”", default=True))
     options.append(discord.SelectOption(label="Another topic…", value=OTHER, description="Type a title or id"))
-    view.add_item(ReviewSelect(days, item.key, options))
-    view.add_item(ReviewButton("teach", days, item.key, chosen.id if chosen else None))
-    view.add_item(ReviewButton("dismiss", days, item.key))
-    view.add_item(ReviewButton("skip", days, item.key))
-    view.add_item(ReviewButton("back", days, item.key, disabled=not can_go_back))
+    view.add_item(ReviewSelect(days, group.key, options))
+    view.add_item(ReviewButton("teach", days, group.key, chosen.id if chosen else None))
+    view.add_item(ReviewButton("dismiss", days, group.key))
+    view.add_item(ReviewButton("skip", days, group.key))
+    view.add_item(ReviewButton("back", days, group.key, disabled=not can_go_back))
     return view
 
 
@@ -155,48 +140,53 @@ async def guarded(interaction: discord.Interaction, work: Callable[[], Awaitable
 
 
 async def teach(bot: AllyBot, days: int, key: str, entry_id: str | None) -> Screen:
-    queue, marks = await _queue(bot, days)
-    item = next((i for i in queue if i.key == key), None)
-    if item is None:
-        return _screen(bot, days, queue, marks, notice=render.REVIEW_GONE)
+    queue = await _queue(bot, days)
+    group = queue.find(key)
+    if group is None:
+        return _screen(bot, days, queue, notice=render.REVIEW_GONE)
     if entry_id is None:
-        return _screen(bot, days, queue, marks, key=key, notice=render.REVIEW_PICK_FIRST)
-    entry = await bot.service.teach_all(item.questions, entry_id)
+        return _screen(bot, days, queue, key=key, notice=render.REVIEW_PICK_FIRST)
+    entry = await bot.service.teach_all(group.questions, entry_id)
     if entry is None:
-        return _screen(bot, days, queue, marks, key=key, notice=render.REVIEW_NO_TOPIC)
-    await _query_log(bot).mark_reviewed(key, TAUGHT, item.question, entry.id)
-    answered = await asyncio.to_thread(answered_with, bot.service.matcher, item, entry.id)
-    return await review_screen(bot, days, notice=render.taught_text(item, entry, answered))
+        return _screen(bot, days, queue, key=key, notice=render.REVIEW_NO_TOPIC)
+    await _query_log(bot).mark_reviewed(key, TAUGHT, group.question, entry.id)
+    answered = await asyncio.to_thread(answered_with, bot.service.matcher, group, entry.id)
+    return await review_screen(bot, days, notice=render.taught_text(group, entry, answered))
 
 
 async def dismiss(bot: AllyBot, days: int, key: str) -> Screen:
-    queue, marks = await _queue(bot, days)
-    item = next((i for i in queue if i.key == key), None)
-    if item is None:
-        return _screen(bot, days, queue, marks, notice=render.REVIEW_GONE)
-    for question in item.questions:
+    queue = await _queue(bot, days)
+    group = queue.find(key)
+    if group is None:
+        return _screen(bot, days, queue, notice=render.REVIEW_GONE)
+    for question in group.questions:
         await bot.service.dismiss(question)
-    await _query_log(bot).mark_reviewed(key, DISMISSED, item.question)
-    return await review_screen(bot, days, notice=render.dismissed_text(item))
+    await _query_log(bot).mark_reviewed(key, DISMISSED, group.question)
+    return await review_screen(bot, days, notice=render.dismissed_text(group))
 
 
 async def skip(bot: AllyBot, days: int, key: str) -> Screen:
-    queue, marks = await _queue(bot, days)
-    item = next((i for i in queue if i.key == key), None)
-    if item is None:
-        return _screen(bot, days, queue, marks, notice=render.REVIEW_GONE)
-    await _query_log(bot).mark_reviewed(key, SKIPPED, item.question)
-    return await review_screen(bot, days, notice=render.skipped_text(item, alone=len(queue) == 1))
+    queue = await _queue(bot, days)
+    group = queue.find(key)
+    if group is None:
+        return _screen(bot, days, queue, notice=render.REVIEW_GONE)
+    query_log = _query_log(bot)
+    await query_log.mark_reviewed(key, SKIPPED, group.question)
+    notice = render.skipped_text(group, alone=len(queue.ranked) == 1 and not queue.more)
+    # A queue read whole only changes order; one cut short takes in the next group (read_queue reads one more).
+    after = await _queue(bot, days) if queue.more else queue.remarked(await query_log.review_marks())
+    return _screen(bot, days, after, notice=notice)
 
 
 async def back(bot: AllyBot, days: int, key: str) -> Screen:
-    queue, marks = await _queue(bot, days)
-    previous = last_skipped(marks, {i.key for i in queue}, besides=key)
+    queue = await _queue(bot, days)
+    previous = last_skipped(queue.marks, {g.key for g in queue.ranked}, besides=key)
     if previous is None:
-        return _screen(bot, days, queue, marks, key=key, notice=render.back_text(None))
-    item = next(i for i in queue if i.key == previous)
-    await _query_log(bot).unmark_reviewed(previous)  # back in its place by impact, shown now
-    return await review_screen(bot, days, key=previous, notice=render.back_text(item))
+        return _screen(bot, days, queue, key=key, notice=render.back_text(None))
+    query_log, group = _query_log(bot), queue.find(previous)
+    await query_log.unmark_reviewed(previous)  # back in its place by impact, shown now
+    after = queue.remarked(await query_log.review_marks())
+    return _screen(bot, days, after, key=previous, notice=render.back_text(group))
 
 
 # --- the components -------------------------------------------------------------------------------
@@ -204,8 +194,10 @@ async def back(bot: AllyBot, days: int, key: str) -> Screen:
 
 class ReviewButton(
     discord.ui.DynamicItem[discord.ui.Button],
-    template=PREFIX + r":(?P<action>teach|dismiss|skip|back):(?P<days>[0-9]{1,4}):(?P<key>[0-9a-f]{12})"
-    r"(?::(?P<entry_id>[a-z0-9-]{1,64}))?",
+    template=PREFIX
+    + r":(?P<action>teach|dismiss|skip|back):(?P<days>[0-9]{1,4}):"
+    + KEY
+    + r"(?::(?P<entry_id>[a-z0-9-]{1,64}))?",
 ):
     """Teach (with the chosen topic in its custom id), Dismiss, Skip or Back, on one group."""
 
@@ -261,7 +253,7 @@ class ReviewButton(
 
 class ReviewSelect(
     discord.ui.DynamicItem[discord.ui.Select],
-    template=PREFIX + r":pick:(?P<days>[0-9]{1,4}):(?P<key>[0-9a-f]{12})",
+    template=PREFIX + r":pick:(?P<days>[0-9]{1,4}):" + KEY,
 ):
     """The topic menu: the bot's candidates for the group, the topic chosen so far, and "Another topic…"."""
 

@@ -51,6 +51,7 @@ async def send_embed(interaction: discord.Interaction, embed: discord.Embed) -> 
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
+GAPS = 15  # gap groups in /querylog gaps: one embed's worth
 REPLAY_DAYS = 30  # /kb reload replays this much of the log on the new knowledge base
 EXPORT_SLACK = 64 << 10  # bytes of the upload limit left for the rest of the request
 
@@ -107,11 +108,11 @@ class Moderation(commands.Cog):
     # Reports acknowledge first (Discord's 3 s window) and read the log in a worker thread (bot/querylog/reports.py):
     # a year of log takes seconds to read and never holds the event loop.
 
-    @querylog.command(name="gaps", description="Unanswered, unsure and 👎 questions, grouped, most frequent first")
+    @querylog.command(name="gaps", description="Unanswered, unsure and 👎 questions, one group per intent, by impact")
     @app_commands.describe(days="Look back this many days")
     async def gaps(self, interaction: discord.Interaction, days: Days = 30) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        found = await reports.gaps(await self._log().connection(), days, limit=15)
+        found = await reports.gap_groups(await self._log().connection(), self.bot.service.matcher, days, limit=GAPS)
         await send_embed(interaction, render.gaps_embed(found, days, self._health_note()))
 
     @querylog.command(name="review", description="Fix gaps one group at a time: teach a topic, dismiss or skip")
