@@ -15,6 +15,7 @@ dismissing also go through the service, which persists them through its
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import secrets
@@ -225,6 +226,7 @@ class AnswerService:
         self._snapshots = snapshots
         self._matcher = self._index(knowledge)
         self._pacer = Pacer()
+        self._teaching = asyncio.Lock()  # one teach at a time, so none is lost to another's re-index
 
     def _index(self, knowledge: Matcher | KnowledgeBase | Path) -> Matcher:
         return index_knowledge(knowledge, self._thresholds, self._snapshots).with_phrasings(self._learned)
@@ -312,29 +314,31 @@ class AnswerService:
 
         Returns the entry, or None when the knowledge base has no such entry (nothing is stored then).
         """
-        matcher = self._matcher
-        entry = matcher.knowledge.get(entry_id)
-        if entry is None:
-            return None
-        await self._keeper().learn(phrasing, matcher.normalize(phrasing), entry.id)
-        self._learned.setdefault(entry.id, []).append(phrasing)
-        self._matcher = self._matcher.with_phrasings({entry.id: [phrasing]})
-        return entry
+        return await self.teach_all([phrasing], entry_id)
 
     async def teach_all(self, phrasings: Sequence[str], entry_id: str) -> Entry | None:
         """:meth:`teach` for several phrasings at once (a gap group in the review queue): each is stored, then the
         entry is re-indexed once. Phrasings with no words the matcher reads are left out. Returns the entry, or None
-        when the knowledge base has no such entry (nothing is stored then)."""
-        matcher = self._matcher
-        entry = matcher.knowledge.get(entry_id)
-        if entry is None:
-            return None
-        texts = list(dict.fromkeys(text for text in phrasings if matcher.normalize(text)))
-        for text in texts:
-            await self._keeper().learn(text, matcher.normalize(text), entry.id)
-        self._learned.setdefault(entry.id, []).extend(texts)
-        self._matcher = self._matcher.with_phrasings({entry.id: texts})
-        return entry
+        when the knowledge base has no such entry (nothing is stored then).
+
+        Re-indexing retrains the entry classifier (about a second for the bundled knowledge base), so it runs in a
+        worker thread, one teach at a time; questions meanwhile are answered by the matcher as it was.
+        """
+        async with self._teaching:
+            matcher = self._matcher
+            entry = matcher.knowledge.get(entry_id)
+            if entry is None:
+                return None
+            texts = list(dict.fromkeys(text for text in phrasings if matcher.normalize(text)))
+            for text in texts:
+                await self._keeper().learn(text, matcher.normalize(text), entry.id)
+            self._learned.setdefault(entry.id, []).extend(texts)
+            while True:  # a reload may switch in a matcher meanwhile: teach that one too
+                changed = await asyncio.to_thread(matcher.with_phrasings, {entry.id: texts})
+                if self._matcher is matcher:
+                    self._matcher = changed
+                    return entry
+                matcher = self._matcher
 
     async def dismiss(self, question: str) -> None:
         """Store that ``question`` (and questions normalised like it) is out of scope: no longer a gap."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import threading
 
 import pytest
 
@@ -273,3 +275,25 @@ def test_a_sibling_that_came_close_is_the_first_related_topic_offered(bundled_kb
     assert bundled_kb.get(answer.entry.id).related[0] != other  # not first in the YAML
     assert [s.entry.id for s in answer.alternatives][:1] == [other]
     assert answer.topic is not None and answer.topic.related[0].id == other
+
+
+async def test_teaching_reindexes_in_a_worker_thread_and_concurrent_teaches_all_land(app, monkeypatch):
+    """Re-indexing retrains the entry classifier (about a second), so it must not run on the event loop; and two
+    teaches at once must not lose each other's phrasing."""
+    threads: list[str] = []
+    reindex = Matcher.with_phrasings
+
+    def recorded(self: Matcher, extra):  # the real re-index, noting which thread ran it
+        threads.append(threading.current_thread().name)
+        return reindex(self, extra)
+
+    monkeypatch.setattr(Matcher, "with_phrasings", recorded)
+    service = app.service
+    await asyncio.gather(
+        service.teach("best pizza in town", "partner-exercises"),
+        service.teach("weather in brussels", "founding-treaty"),
+    )
+    assert threads and threading.main_thread().name not in threads
+    for question, entry_id in (("best pizza in town", "partner-exercises"), ("weather in brussels", "founding-treaty")):
+        answer = service.answer(question, source=QuerySource.CLI)
+        assert answer.outcome is Outcome.ANSWERED and answer.entry.id == entry_id

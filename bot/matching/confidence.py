@@ -82,6 +82,6 @@ def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 # Fitted by `python -m tools.evaluate --calibrate` on tests/data/questions_tune*.yaml; order as in FEATURES.
 CALIBRATION = Calibration(
-    bias=-5.5681,
-    weights=(1.1299, 1.0672, 1.8294, -0.2061, 1.1843, 1.0384, 0.6537, 1.6547, -1.8993, -4.2283, 1.7093, 2.0035),
+    bias=-5.6383,
+    weights=(1.1547, 1.144, 1.8932, -0.1407, 0.9526, 1.1316, 0.7185, 1.5359, -2.0213, -4.2044, 1.8234, 2.0236),
 )

@@ -117,8 +117,8 @@ class Thresholds:
     the tuning sets: at most 2% of questions answered wrongly (out of fold).
     """
 
-    answer: float = 78.0
-    suggest: float = 75.0
+    answer: float = 74.0
+    suggest: float = 70.0
     margin: float = 0.0
 
     def __post_init__(self) -> None:
