@@ -226,10 +226,11 @@ class AnswerService:
         self._snapshots = snapshots
         self._matcher = self._index(knowledge)
         self._pacer = Pacer()
-        self._teaching = asyncio.Lock()  # one teach at a time, so none is lost to another's re-index
+        self._teaching = asyncio.Lock()  # one teach or reload at a time, so none is lost to another's re-index
 
     def _index(self, knowledge: Matcher | KnowledgeBase | Path) -> Matcher:
-        return index_knowledge(knowledge, self._thresholds, self._snapshots).with_phrasings(self._learned)
+        learned = {entry_id: list(texts) for entry_id, texts in self._learned.items()}
+        return index_knowledge(knowledge, self._thresholds, self._snapshots).with_phrasings(learned)
 
     @property
     def matcher(self) -> Matcher:
@@ -321,8 +322,9 @@ class AnswerService:
         entry is re-indexed once. Phrasings with no words the matcher reads are left out. Returns the entry, or None
         when the knowledge base has no such entry (nothing is stored then).
 
-        Re-indexing retrains the entry classifier (about a second for the bundled knowledge base), so it runs in a
-        worker thread, one teach at a time; questions meanwhile are answered by the matcher as it was.
+        Re-indexing retrains the entry classifier (1-2 s for the bundled knowledge base on a 2-core machine), so it
+        runs in a worker thread, one teach or reload at a time (:meth:`reload_in_turn`); questions meanwhile are
+        answered by the matcher as it was.
         """
         async with self._teaching:
             matcher = self._matcher
@@ -330,19 +332,23 @@ class AnswerService:
             if entry is None:
                 return None
             texts = list(dict.fromkeys(text for text in phrasings if matcher.normalize(text)))
+            if not texts:
+                return entry
             for text in texts:
                 await self._keeper().learn(text, matcher.normalize(text), entry.id)
             self._learned.setdefault(entry.id, []).extend(texts)
-            while True:  # a reload may switch in a matcher meanwhile: teach that one too
-                changed = await asyncio.to_thread(matcher.with_phrasings, {entry.id: texts})
-                if self._matcher is matcher:
-                    self._matcher = changed
-                    return entry
-                matcher = self._matcher
+            self._matcher = await asyncio.to_thread(matcher.with_phrasings, {entry.id: texts})
+            return entry
 
     async def dismiss(self, question: str) -> None:
         """Store that ``question`` (and questions normalised like it) is out of scope: no longer a gap."""
         await self._keeper().dismiss(self._matcher.normalize(question))
+
+    async def reload_in_turn(self, directory: Path | None = None) -> KnowledgeChange:
+        """:meth:`reload` for code on the event loop: in a worker thread, never at the same time as a teach (each
+        would build on the matcher the other is replacing, and one of them would be lost)."""
+        async with self._teaching:
+            return await asyncio.to_thread(self.reload, directory)
 
     def reload(self, directory: Path | None = None) -> KnowledgeChange:
         """Reload from disk and switch in one step; on any validation error raise and keep serving the current one."""

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import threading
 
+import numpy as np
 import pytest
 
 from bot.knowledge.loader import KnowledgeError, load_knowledge
@@ -262,7 +263,7 @@ def test_a_long_message_is_answered_by_its_closing_question_when_that_one_is_cle
     answered = matcher.match(pulled_away)
     assert answered.outcome is Outcome.ANSWERED and answered.best.entry.id == "nato-response-force"
     assert answered.best.score >= matcher.CLEAR_CLOSING
-    vague = context + "So is it about the news?"
+    vague = context + "So what do you all think?"
     assert literal(vague).best.entry is matcher.match(vague).best.entry, "an unsure closing question changes nothing"
     assert matcher.match(vague).outcome is not Outcome.ANSWERED
 
@@ -278,8 +279,8 @@ def test_a_sibling_that_came_close_is_the_first_related_topic_offered(bundled_kb
 
 
 async def test_teaching_reindexes_in_a_worker_thread_and_concurrent_teaches_all_land(app, monkeypatch):
-    """Re-indexing retrains the entry classifier (about a second), so it must not run on the event loop; and two
-    teaches at once must not lose each other's phrasing."""
+    """Re-indexing retrains the entry classifier (a second or two), so it must not run on the event loop; and two
+    teaches and a reload at once must not lose each other's work."""
     threads: list[str] = []
     reindex = Matcher.with_phrasings
 
@@ -289,11 +290,30 @@ async def test_teaching_reindexes_in_a_worker_thread_and_concurrent_teaches_all_
 
     monkeypatch.setattr(Matcher, "with_phrasings", recorded)
     service = app.service
+    before = service.matcher
+    prototypes = before._meaning._prototypes.copy()
     await asyncio.gather(
         service.teach("best pizza in town", "partner-exercises"),
+        service.reload_in_turn(),  # a reload between them builds on the first teach and is built on by the second
         service.teach("weather in brussels", "founding-treaty"),
     )
     assert threads and threading.main_thread().name not in threads
+    assert np.array_equal(before._meaning._prototypes, prototypes), "the matcher taught from is left as it was"
     for question, entry_id in (("best pizza in town", "partner-exercises"), ("weather in brussels", "founding-treaty")):
         answer = service.answer(question, source=QuerySource.CLI)
         assert answer.outcome is Outcome.ANSWERED and answer.entry.id == entry_id
+
+
+def test_the_writers_own_words_are_read_apart_from_what_they_quote(bundled_kb):
+    matcher = Matcher(bundled_kb)
+    quoting = "> i thought nato was just about the cold war\nwhat is the nato response force for?"
+    answered = matcher.match(quoting)
+    assert answered.outcome is Outcome.ANSWERED and answered.best.entry.id == "nato-response-force"
+    alone = matcher.match("> what is the nato response force for?\nthis ^")  # nothing but the quote to go on
+    assert alone.best is not None and alone.best.entry.id == "nato-response-force"
+
+
+def test_shortcodes_and_struck_out_words_are_not_read(bundled_kb):
+    normalize = Matcher(bundled_kb).normalize
+    assert normalize("~~cyber~~ nuclear deterrence :thinking:") == normalize("nuclear deterrence")
+    assert normalize("article 5: what does it say") == normalize("article 5 what does it say"), "a colon is not one"

@@ -44,9 +44,9 @@ HOLDOUT_FILES = (HOLDOUT_FILE, QUESTIONS_DIR / "questions_fresh.yaml")
 WRONG_LIMIT = 2.0  # the operating point: at most this share (%) of all questions answered wrongly
 TRAINING_CANDIDATES = 3  # candidates per question the calibration learns from
 # What a "did you mean" is worth against a direct answer or a plain "no answer" when choosing the thresholds:
-# a user who gets the right suggestion still has to click, and one who gets a wrong one for an out-of-scope
-# question is misled. At 1.0 the grid chose suggest 70 (out-of-scope rejected 91.8%), at 0.5 suggest 75 (92.9%),
-# for the same answered-right share (84.1%).
+# a user who gets the right suggestion still has to click, and one who gets a suggestion for an out-of-scope
+# question is misled. When it was introduced, 1.0 chose suggest 70 (out-of-scope rejected 91.8%) and 0.5 suggest
+# 75 (92.9%), for the same answered-right share (84.1%).
 TOP1_WORTH = 0.5
 
 

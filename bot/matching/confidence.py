@@ -82,6 +82,6 @@ def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 # Fitted by `python -m tools.evaluate --calibrate` on tests/data/questions_tune*.yaml; order as in FEATURES.
 CALIBRATION = Calibration(
-    bias=-5.6383,
-    weights=(1.1547, 1.144, 1.8932, -0.1407, 0.9526, 1.1316, 0.7185, 1.5359, -2.0213, -4.2044, 1.8234, 2.0236),
+    bias=-5.6614,
+    weights=(1.1444, 1.1461, 1.8895, -0.1496, 0.9366, 1.1378, 0.7304, 1.5615, -2.0525, -4.198, 1.684, 2.1517),
 )

@@ -29,10 +29,13 @@ from bot.knowledge.model import Glossary
 MAX_NORMALIZED_INPUT = 4000
 
 _DISCORD_TOKENS = re.compile(
-    r"<@[!&]?\d+>|<#\d+>|<a?:\w+:\d+>|<t:-?\d+(?::[tTdDfFR])?>|</[\w -]+:\d+>|@everyone|@here",
+    r"<@[!&]?\d+>|<#\d+>|<a?:\w+:\d+>|<t:-?\d+(?::[tTdDfFR])?>|</[\w -]+:\d+>|@everyone|@here"
+    r"|(?<![\w:]):[a-z0-9_+-]{2,32}:(?![\w:])",  # and emoji typed as a shortcode, ":thinking:"
 )
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_STRUCK_OUT = re.compile(r"~~.*?~~", re.DOTALL)  # words the writer took back
+_QUOTED_LINE = re.compile(r"^[ \t]*>>> (?s:.*)\Z|^[ \t]*> ?.*$", re.MULTILINE)
 _MARKUP = re.compile(r"[*_~`|>#]+")
 _DOTTED_ACRONYM = re.compile(r"\b((?:[A-Za-z]\.){2,})")
 _POSSESSIVE = re.compile(r"['’]s\b")
@@ -63,6 +66,9 @@ _CHAT_FILLER = re.compile(
     r"|quick (?:question|q)|(?:serious|dumb|stupid|silly|random|noob|basic) question|hot take"
     r"|(?:good )?morning|good (?:afternoon|evening)|study session|debate prep|exam prep"
     r"|not trying to start (?:a fight|an argument|drama)|saw (?:this|that|it) (?:in|on)"
+    r"|(?:idk|not sure|dunno) if (?:this is|im in) the right (?:channel|place|server|chat)"
+    r"|sorry if (?:this is |its )?(?:a )?(?:dumb|stupid|silly|basic|obvious|noob) (?:question|q)"
+    r"|sent from my (?:phone|iphone|android|mobile)"
     r")(?!\S)"
 )
 
@@ -93,7 +99,17 @@ def strip_discord_markup(text: str) -> str:
     text = _DISCORD_TOKENS.sub(" ", text)
     text = _URL.sub(" ", text)
     text = _MARKDOWN_LINK.sub(r"\1", text)
+    text = _STRUCK_OUT.sub(" ", text)
     return _MARKUP.sub(" ", text)
+
+
+def without_quotes(text: str) -> str | None:
+    """The message without the lines it quotes ("> ..." and a ">>> " block), or None when it quotes nothing or
+    is nothing but a quote: someone's quoted claim is context, the question is the writer's own words."""
+    rest = _QUOTED_LINE.sub(" ", text)
+    if rest.strip() == text.strip() or not _WORD.search(strip_discord_markup(rest)):
+        return None
+    return rest
 
 
 class Normalizer:

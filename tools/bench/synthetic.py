@@ -39,6 +39,9 @@ _PHRASING_FORMS = ("{text} {name}", "{name}: {text}", "{text} (in {name})", "{te
 _WORD = re.compile(r"[A-Za-z]{5,}")
 
 
+FILE_ENTRIES = 4000  # entries per YAML file: about 10 MB at the bundled entries' size
+
+
 def read_questions(path: Path) -> list[str]:
     """The question texts of a question-set YAML (``questions: [{q: ...}, ...]``, as in tests/data)."""
     return [item["q"] for item in yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]]
@@ -107,7 +110,9 @@ def write_knowledge(knowledge: KnowledgeBase, directory: Path) -> Path:
     _dump({"sources": titles}, directory / SOURCES_FILE)
     for category in knowledge.categories:
         entries = [_entry_fields(e) for e in knowledge.in_category(category.id)]
-        _dump({"entries": entries}, directory / f"{category.id}.yaml")
+        for part, start in enumerate(range(0, max(len(entries), 1), FILE_ENTRIES), 1):
+            name = category.id if part == 1 else f"{category.id}-{part}"  # files stay under the loader's size limit
+            _dump({"entries": entries[start : start + FILE_ENTRIES]}, directory / f"{name}.yaml")
     return directory
 
 

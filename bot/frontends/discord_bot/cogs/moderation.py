@@ -187,7 +187,7 @@ class Moderation(commands.Cog):
         # Parsing and indexing take seconds on a large knowledge base: off the event loop, after acknowledging.
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
-            change = await asyncio.to_thread(self.bot.service.reload)
+            change = await self.bot.service.reload_in_turn()
         except KnowledgeError as error:
             await send_embed(interaction, render.reload_failed_embed(error, self._health_note()))
             return
