@@ -229,8 +229,7 @@ class AnswerService:
         self._teaching = asyncio.Lock()  # one teach or reload at a time, so none is lost to another's re-index
 
     def _index(self, knowledge: Matcher | KnowledgeBase | Path) -> Matcher:
-        learned = {entry_id: list(texts) for entry_id, texts in self._learned.items()}
-        return index_knowledge(knowledge, self._thresholds, self._snapshots).with_phrasings(learned)
+        return index_knowledge(knowledge, self._thresholds, self._snapshots).with_phrasings(self._learned)
 
     @property
     def matcher(self) -> Matcher:
@@ -331,11 +330,12 @@ class AnswerService:
             entry = matcher.knowledge.get(entry_id)
             if entry is None:
                 return None
-            texts = list(dict.fromkeys(text for text in phrasings if matcher.normalize(text)))
+            normalized = {text: matcher.normalize(text) for text in phrasings}
+            texts = [text for text, words in normalized.items() if words]
             if not texts:
                 return entry
             for text in texts:
-                await self._keeper().learn(text, matcher.normalize(text), entry.id)
+                await self._keeper().learn(text, normalized[text], entry.id)
             self._learned.setdefault(entry.id, []).extend(texts)
             self._matcher = await asyncio.to_thread(matcher.with_phrasings, {entry.id: texts})
             return entry

@@ -50,6 +50,14 @@ async def bot(kb_copy: Path, tmp_path: Path) -> AsyncIterator[Bot]:
     await started.stop()
 
 
+@pytest.fixture
+async def bundled_bot(tmp_path: Path) -> AsyncIterator[Bot]:
+    """A bot on the bundled knowledge base, for groups that need its topics."""
+    started = await Bot.start(BUNDLED_KB, tmp_path)
+    yield started
+    await started.stop()
+
+
 async def ask(bot: Bot, question: str, user_id: int = USER_ID) -> dict[str, Any]:
     """/ask, as a member would: the answer message's JSON."""
     call = await bot.harness.interact(slash("ask", option("question", question), user_id=user_id))
@@ -323,42 +331,34 @@ def test_the_queue_keeps_impact_order_then_skipped_groups_oldest_skip_first():
     assert queue.find("e") is None and queue.find("a") is ranked[2]
 
 
-async def test_one_group_per_intent_split_by_best_candidate(tmp_path):
+async def test_one_group_per_intent_split_by_best_candidate(bundled_bot):
     """Three wordings of "what is the NRF" are one group; "nrf size" (the same words and one more) is its own."""
-    nrf = await Bot.start(BUNDLED_KB, tmp_path)
-    try:
-        ask_all(nrf.service, NRF_ASKED)
-        await nrf.log.flush()
-        shown = await open_review(nrf)
-        text = described(shown)
-        assert shown["embeds"][0]["title"] == "Gap 1 of 3 · last 30 days"
-        [head] = [q for q in NRF_WORDINGS if f"**{q}**" in text]
-        others = NRF_WORDINGS - {head}
-        assert "Asked **3 times** by **3 people**" in text and "3 👎" in text and "Other phrasings (2)" in text
-        assert all(f"• {q}" in text for q in others) and "nrf size" not in text
-        assert "1. The NATO Response Force (NRF)" in text, "the group's best candidate first"
-        options = [o["value"] for o in component(shown, "allybot:rv:pick:")["options"]]
-        assert options[0] == "nato-response-force" and len(options) > 2, "the bot's candidates, then Another topic…"
-        detail = await press(nrf, shown, "skip")
-        assert "**nrf size**" in described(detail) and "Other phrasings" not in described(detail)
-        assert "pizza" in described(await press(nrf, detail, "skip"))
-    finally:
-        await nrf.stop()
+    ask_all(bundled_bot.service, NRF_ASKED)
+    await bundled_bot.log.flush()
+    shown = await open_review(bundled_bot)
+    text = described(shown)
+    assert shown["embeds"][0]["title"] == "Gap 1 of 3 · last 30 days"
+    [head] = [q for q in NRF_WORDINGS if f"**{q}**" in text]
+    others = NRF_WORDINGS - {head}
+    assert "Asked **3 times** by **3 people**" in text and "3 👎" in text and "Other phrasings (2)" in text
+    assert all(f"• {q}" in text for q in others) and "nrf size" not in text
+    assert "1. The NATO Response Force (NRF)" in text, "the group's best candidate first"
+    options = [o["value"] for o in component(shown, "allybot:rv:pick:")["options"]]
+    assert options[0] == "nato-response-force" and len(options) > 2, "the bot's candidates, then Another topic…"
+    detail = await press(bundled_bot, shown, "skip")
+    assert "**nrf size**" in described(detail) and "Other phrasings" not in described(detail)
+    assert "pizza" in described(await press(bundled_bot, detail, "skip"))
 
 
-async def test_near_identical_wordings_with_different_best_candidates_are_two_groups(tmp_path):
+async def test_near_identical_wordings_with_different_best_candidates_are_two_groups(bundled_bot):
     """One wording cluster, two intents to the matcher: one group each (a group by wording alone would hold both)."""
     asked = [("How does US policy shape NATO's strategic direction?", 1, True)] * 2
     asked.append(("how much does US policy shape NATO's direction", 2, True))
-    started = await Bot.start(BUNDLED_KB, tmp_path)
-    try:
-        ask_all(started.service, asked)
-        await started.log.flush()
-        shown = await open_review(started)
-        first = described(shown)
-        second = described(await press(started, shown, "skip"))
-    finally:
-        await started.stop()
+    ask_all(bundled_bot.service, asked)
+    await bundled_bot.log.flush()
+    shown = await open_review(bundled_bot)
+    first = described(shown)
+    second = described(await press(bundled_bot, shown, "skip"))
     assert shown["embeds"][0]["title"] == "Gap 1 of 2 · last 30 days"
     assert "**How does US policy shape NATO's strategic direction?**" in first and "Asked **2 times**" in first
     assert "Other phrasings" not in first and "1. How U.S. policy shapes NATO" in first

@@ -106,8 +106,8 @@ def strip_discord_markup(text: str) -> str:
 def without_quotes(text: str) -> str | None:
     """The message without the lines it quotes ("> ..." and a ">>> " block), or None when it quotes nothing or
     is nothing but a quote: someone's quoted claim is context, the question is the writer's own words."""
-    rest = _QUOTED_LINE.sub(" ", text)
-    if rest.strip() == text.strip() or not _WORD.search(strip_discord_markup(rest)):
+    rest, quoted = _QUOTED_LINE.subn(" ", text)
+    if not quoted or not _WORD.search(strip_discord_markup(rest)):
         return None
     return rest
 

@@ -224,9 +224,9 @@ class SemanticIndex:
                 vectors = self._phrasing_vectors(entry)
                 self._prototypes[entry] = _centroids(vectors, np.array([len(vectors)]))[0]
         else:
-            entries = range(len(self._summaries))
-            counts = np.array([len(self._phrasing_vectors(entry)) for entry in entries], dtype=np.int64)
-            vectors = np.concatenate([self._phrasing_vectors(entry) for entry in entries])
+            parts = [self._phrasing_vectors(entry) for entry in range(len(self._summaries))]
+            counts = np.array([len(part) for part in parts], dtype=np.int64)
+            vectors = np.concatenate(parts)
             self._prototypes, self._bias = self._trained(vectors, counts, self._epochs(len(self._vectors)))
         self._project()
 
