@@ -14,7 +14,9 @@ from tests.test_moderation import MANAGE_SERVER, Bot
 
 ASKED = [
     ("if one ally is attacked do the others have to help?", 2),  # answered: mutual-defence
-    ("how do non-member countries cooperate with the alliance?", 1),  # answered: peace-partnership
+    # answered: peace-partnership; once it is dropped, no entry is close ("how do non-member countries cooperate"
+    # would be: partner-exercises answers it, a change of topic)
+    ("what programme do non-members join?", 1),
     ("best pizza in town", 3),  # unanswered
     ("which treaty created the alliance?", 1),  # answered, and stays so
 ]

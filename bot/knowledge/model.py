@@ -6,12 +6,33 @@ these objects from files, so every instance has passed validation.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+import functools
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
+
+
+class _PickledByFields:
+    """Pickled as the class and its field values, rebuilt by calling the class.
+
+    A matcher snapshot holds tens of thousands of entries and sources; the state methods
+    dataclasses give frozen slotted classes look the fields up again for every object,
+    which was a third of loading a 10,000-entry snapshot (0.30 of 0.94 s).
+    """
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return type(self), _field_values(type(self))(self)
+
+
+@functools.cache
+def _field_values(cls: type) -> Callable[[object], tuple[object, ...]]:
+    names = [f.name for f in fields(cls)]
+    return lambda obj: tuple(getattr(obj, name) for name in names)
 
 
 @dataclass(frozen=True, slots=True)
-class Source:
+class Source(_PickledByFields):
     """Where an entry's summary comes from: a seed article, its section heading and the article's title.
 
     ``title`` comes from ``sources.yaml``; readers see the title and section, never the file name.
@@ -26,7 +47,7 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(_PickledByFields):
     """One topic: the answer (``summary``) and the ways people ask for it."""
 
     id: str

@@ -22,11 +22,11 @@ how well one threshold separates right answers from out-of-scope questions.
    the cap chit-chat drowned rambling questions (best single-threshold split
    82%); with it, 91%. Unknown words weigh ``unknown_weight`` x the rarest known
    word, so "what is the capital of Australia" explains nothing; a question that
-   asks for a figure, date or current office-holder (``ASKS_FOR_SPECIFICS``, which
-   the knowledge base never holds) carries one more unknown word's weight
-   (+1.5 points of rejection, no loss in top-1). Only the ``candidate_limit``
-   best-covered entries go on to step 3, keeping the cost flat as the knowledge
-   base grows.
+   asks for a figure, date, office-holder, piece of equipment or list of members
+   (``ASKS_FOR_SPECIFICS``, which the knowledge base never holds) carries one more
+   unknown word's weight (+1.5 points of rejection, no loss in top-1). Only the
+   ``candidate_limit`` best-covered entries go on to step 3, keeping the cost flat
+   as the knowledge base grows.
 3. **Phrasing similarity.** rapidfuzz ``token_sort_ratio`` between the question's
    words and each candidate's title, questions, aliases and keywords; the entry
    keeps its best. ``token_set_ratio`` scores 100 for any phrasing contained in
@@ -61,7 +61,7 @@ from rapidfuzz import fuzz, process
 
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.matching.confidence import CALIBRATION, Calibration, Evidence
-from bot.matching.index import TitleIndex, WordIndex
+from bot.matching.index import Coverage, TitleIndex, WordIndex, best_covered
 from bot.matching.normalize import Normalizer, without_quotes
 from bot.matching.semantic import Embedder, SemanticIndex, shared_embedder
 
@@ -92,15 +92,22 @@ your youre yours youve
 """.split()
 )
 
-# The knowledge base summarises policy; it holds no figures, dates or current office-holders.
-# A question asking for one ("how many", "what year", "right now") is partly unanswerable
-# whatever its other words match, so this counts as one more unexplained word.
+# The knowledge base summarises policy; it holds no figures, dates, office-holders, equipment or lists of
+# members. A question asking for one is partly unanswerable whatever its other words match, so this counts as
+# one more unexplained word. Grouped by what is asked; "how much" only where it asks for an amount ("how much
+# does US policy shape NATO" asks for a degree, which a summary answers). Widening the cues from figures, dates
+# and office-holders to these groups: tuning sets out of fold 88.0/92.4/2.0 -> 88.9/94.7/1.6 (answered right /
+# out of scope declined / wrong).
 ASKS_FOR_SPECIFICS = re.compile(
-    r"\b(how many|how much|what year|which year|when (did|was|were|will|is)|right now|at the moment"
-    r"|currently|nowadays|these days|this year|last year|next year|exact date|what date|which date"
-    r"|what percentage|what percent|which (city|cities|countries|country|members|nations|tanks|weapons)"
-    r"|who (led|leads|commanded|commands|founded|heads|chairs|is the|was the)|what is the name|what was the name"
-    r"|where (is|was)\b(?!.*\b(heading|headed|going)\b)|stand for)\b"
+    r"\b(how many|how much (money|of|is|are|was|were|did \w+ (cost|spend)|do \w+ spend|does \w+ (cost|spend))"
+    r"|what year|which year|when (did|was|were|will|is)|exact date|what date|which date"
+    r"|right now|at the moment|currently|nowadays|this year|last year|next year"
+    r"|what percentage|what percent|(range|cost|price|speed|budget|salary|population) of"
+    r"|which (\w+ )?(city|cities|countries|country|members|nations|tanks|weapons)|what (tanks|weapons|equipment)"
+    r"|is \w+ (a member|part) of"
+    r"|who (led|leads|commanded|commands (?!and)|founded|heads|chairs|is the|was the)"
+    r"|who (is|was) \w+ (defence|foreign|prime) minister|what is the name|what was the name"
+    r"|where (is|was)\b(?!.*\b(heading|headed|going)\b)|stand for|translate)\b"
 )
 
 ScorerFunction = Callable[..., float]
@@ -314,17 +321,17 @@ class Matcher:
         """
         unquoted = without_quotes(question)
         if unquoted is not None:  # what the writer says, if clear on its own, is the question whatever they quote
-            own = decide(self.rank(unquoted), self.thresholds, self.normalize(unquoted))
+            own = self._decided(unquoted)
             if own.outcome is Outcome.ANSWERED and own.best is not None and own.best.score >= self.CLEAR_CLOSING:
                 return own
-        match = decide(self.rank(question), self.thresholds, self.normalize(question))
+        match = self._decided(question)
         if match.outcome is Outcome.ANSWERED:
             return match
         own_words = (unquoted, last_question(question))
         for reading in (self.normalize.as_acronyms(question, keep=STOPWORDS), *own_words):
             if reading is None:
                 continue
-            reread = decide(self.rank(reading), self.thresholds, self.normalize(reading))
+            reread = self._decided(reading)
             if reread.outcome is not Outcome.ANSWERED or reread.best is None:
                 continue
             same = match.best is not None and reread.best.entry is match.best.entry
@@ -332,11 +339,18 @@ class Matcher:
                 return reread
         return match
 
+    def _decided(self, text: str) -> Match:
+        normalized = self.normalize(text)
+        return decide(self._ranked(normalized), self.thresholds, normalized)
+
     def rank(self, question: str) -> tuple[Scored, ...]:
         """The best candidates, most probably right first, each scored with that probability (0-100)."""
+        return self._ranked(self.normalize(question))
+
+    def _ranked(self, normalized: str) -> tuple[Scored, ...]:
         return tuple(
             Scored(candidate.entry, round(100 * candidate.probability, 2))
-            for candidate in self.evidence(question)[: self.RANKED]
+            for candidate in self._evidence(normalized)[: self.RANKED]
         )
 
     def evidence(self, question: str) -> list[Candidate]:
@@ -346,7 +360,9 @@ class Matcher:
         meaning; each is scored both ways, and the two scores, their agreement, the leads over
         the other candidates and the question's unexplained words become its :class:`Evidence`.
         """
-        normalized = self.normalize(question)
+        return self._evidence(self.normalize(question))
+
+    def _evidence(self, normalized: str) -> list[Candidate]:
         corrections = self._corrections(normalized)
         tokens = list(dict.fromkeys(corrections.values()))
         if not tokens:
@@ -355,12 +371,12 @@ class Matcher:
         specifics = bool(ASKS_FOR_SPECIFICS.search(normalized))
         unexplained = self.scoring.specifics_weight * self._unknown_idf if specifics else 0.0
         needed = min(sum(weights) + unexplained, self.scoring.evidence_cap)
-        coverage = self._words.coverage(tokens, weights, self.scoring.candidate_limit)
+        coverage = self._words.coverage(tokens, weights)
         lexical = self._lexical(tokens, coverage, needed)
         query = self._meaning.vector(self._spelled_out(normalized, corrections))
         for index in self._meaning.nearest(query):
             if index not in lexical:
-                lexical[index] = self._lexical_of(index, " ".join(sorted(tokens)), coverage.get(index, 0.0) / needed)
+                lexical[index] = self._lexical_of(index, " ".join(sorted(tokens)), float(coverage[index]) / needed)
         semantic = self._meaning.scores(query, lexical)
         shares = self._meaning.shares(query, lexical)
         blended = sorted(((lexical[i] / 100 + semantic[i], i) for i in lexical), reverse=True)
@@ -368,18 +384,19 @@ class Matcher:
         by_classifier = max(shares, key=shares.__getitem__)
         unknown = sum(w for t, w in zip(tokens, weights, strict=True) if t not in self._words) / (sum(weights) or 1)
         found = []
-        for score, index in blended:
+        for rank, (score, index) in enumerate(blended):
             entry = self._entries[index]
-            others = [(b, self._entries[other]) for b, other in blended if other != index]
+            runner_up = blended[1 if rank == 0 else 0][0] if len(blended) > 1 else 0.0
+            rivals = (b for b, other in blended if other != index and not _linked(entry, self._entries[other]))
             evidence = Evidence(
                 lexical=lexical[index] / 100,
                 semantic=semantic[index],
-                lead=score - (others[0][0] if others else 0.0),
-                lead_unrelated=score - next((b for b, other in others if not _linked(entry, other)), 0.0),
+                lead=score - runner_up,
+                lead_unrelated=score - next(rivals, 0.0),
                 lexical_top=float(index == by_lexical),
                 semantic_top=float(index == by_meaning),
-                coverage=min(coverage.get(index, 0.0) / needed, 1.0),
-                strength=min(coverage.get(index, 0.0) / self.scoring.evidence_cap, 1.0),
+                coverage=min(float(coverage[index]) / needed, 1.0),
+                strength=min(float(coverage[index]) / self.scoring.evidence_cap, 1.0),
                 unknown=unknown,
                 specifics=float(specifics),
                 classifier=shares[index],
@@ -428,9 +445,9 @@ class Matcher:
             return swapped or token
         return self._words.correct(token, self.scoring.typo_cutoff)
 
-    def _lexical(self, tokens: list[str], coverage: dict[int, float], needed: float) -> dict[int, float]:
+    def _lexical(self, tokens: list[str], coverage: Coverage, needed: float) -> dict[int, float]:
         """Lexical score (0-100) of the best-covered entries that can still reach the best ``LEXICAL`` ones."""
-        candidates = heapq.nlargest(self.scoring.candidate_limit, coverage.items(), key=itemgetter(1))
+        candidates = best_covered(coverage, self.scoring.candidate_limit)
         query = " ".join(sorted(tokens))
         share = self.scoring.coverage_weight
         best: list[float] = []  # min-heap of the LEXICAL best scores so far
