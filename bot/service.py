@@ -41,6 +41,11 @@ MAX_SUGGESTIONS = 3
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+class NothingToLearn(ValueError):
+    """None of the phrasings to teach has a word the matcher reads (only common words, emoji or punctuation):
+    storing them would change no answer, so nothing is stored."""
+
+
 class QuerySource(StrEnum):
     """Which front end a question came through (logged with it)."""
 
@@ -312,14 +317,16 @@ class AnswerService:
         """Store that ``phrasing`` means ``entry_id``, then make it a phrasing of that entry at once (the YAML is
         unchanged; learned phrasings survive reloads and, through the recorder, restarts).
 
-        Returns the entry, or None when the knowledge base has no such entry (nothing is stored then).
+        Returns the entry, or None when the knowledge base has no such entry (nothing is stored then); raises
+        :class:`NothingToLearn` when ``phrasing`` has no word the matcher reads.
         """
         return await self.teach_all([phrasing], entry_id)
 
     async def teach_all(self, phrasings: Sequence[str], entry_id: str) -> Entry | None:
         """:meth:`teach` for several phrasings at once (a gap group in the review queue): each is stored, then the
-        entry is re-indexed once. Phrasings with no words the matcher reads are left out. Returns the entry, or None
-        when the knowledge base has no such entry (nothing is stored then).
+        entry is re-indexed once. Phrasings with no words the matcher reads are left out; if that is all of them,
+        :class:`NothingToLearn` is raised. Returns the entry, or None when the knowledge base has no such entry
+        (nothing is stored then).
 
         Re-indexing retrains the entry classifier (1-2 s for the bundled knowledge base on a 2-core machine), so it
         runs in a worker thread, one teach or reload at a time (:meth:`reload_in_turn`); questions meanwhile are
@@ -331,9 +338,9 @@ class AnswerService:
             if entry is None:
                 return None
             normalized = {text: matcher.normalize(text) for text in phrasings}
-            texts = [text for text, words in normalized.items() if words]
+            texts = [text for text, words in normalized.items() if matcher.query_tokens(words)]
             if not texts:
-                return entry
+                raise NothingToLearn(f"no word the matcher reads in {len(phrasings)} phrasing(s) for {entry.id}")
             for text in texts:
                 await self._keeper().learn(text, normalized[text], entry.id)
             self._learned.setdefault(entry.id, []).extend(texts)

@@ -197,6 +197,15 @@ async def test_resolve_teaches_at_once_and_after_a_restart_and_closes_the_gap(kb
         await again.stop()
 
 
+async def test_resolve_of_a_question_without_words_says_nothing_was_learned(bot):
+    """A teach the matcher could never use ("???", common words) is refused in one line, and nothing is stored."""
+    for question in ("??? 🤔", "what is the"):
+        payload = await bot.mod("resolve", option("question", question), option("topic", "partner-exercises"))
+        assert payload["flags"] & EPHEMERAL and payload["content"].startswith("Nothing learned: ")
+        assert "no word the bot matches on" in payload["content"]
+    assert await bot.log.learned() == {}
+
+
 async def test_dismiss_hides_a_gap(bot):
     ask_many(bot)
     await bot.log.flush()

@@ -6,9 +6,8 @@ these objects from files, so every instance has passed validation.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
 
 class _PickledByFields:
@@ -20,15 +19,10 @@ class _PickledByFields:
     """
 
     __slots__ = ()
+    __match_args__: tuple[str, ...]  # set by @dataclass: the fields, in the order __init__ takes them
 
     def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return type(self), _field_values(type(self))(self)
-
-
-@functools.cache
-def _field_values(cls: type) -> Callable[[object], tuple[object, ...]]:
-    names = [f.name for f in fields(cls)]
-    return lambda obj: tuple(getattr(obj, name) for name in names)
+        return type(self), tuple(getattr(self, name) for name in self.__match_args__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -335,6 +335,14 @@ def back_text(group: GapGroup | None) -> str:
     return clip(f"↩️ Back to “{inert(group.question, 150)}” (it was skipped).", MAX_CONTENT)
 
 
+def nothing_learned_text(taught: str) -> str:
+    """A teach that stored nothing (:class:`~bot.service.NothingToLearn`): ``taught`` names what was offered."""
+    return clip(
+        f"Nothing learned: there is no word the bot matches on in {taught} (only common words, emoji or punctuation).",
+        MAX_CONTENT,
+    )
+
+
 REVIEW_GONE = "This group was reviewed already, or has changed since; here is the queue as it is now."
 REVIEW_NO_TOPIC = "That topic is no longer in the knowledge base; pick another."
 REVIEW_PICK_FIRST = "Pick a topic in the menu first."

@@ -30,6 +30,7 @@ from bot.querylog import QueryLogUnavailable
 from bot.querylog.reports import GapGroup
 from bot.querylog.review import DISMISSED, SKIPPED, TAUGHT, Queue, answered_with, last_skipped, read_queue
 from bot.querylog.store import QueryLog
+from bot.service import NothingToLearn
 
 if TYPE_CHECKING:
     from bot.frontends.discord_bot.client import AllyBot
@@ -146,7 +147,10 @@ async def teach(bot: AllyBot, days: int, key: str, entry_id: str | None) -> Scre
         return _screen(bot, days, queue, notice=render.REVIEW_GONE)
     if entry_id is None:
         return _screen(bot, days, queue, key=key, notice=render.REVIEW_PICK_FIRST)
-    entry = await bot.service.teach_all(group.questions, entry_id)
+    try:
+        entry = await bot.service.teach_all(group.questions, entry_id)
+    except NothingToLearn:
+        return _screen(bot, days, queue, key=key, notice=render.nothing_learned_text("this group's wordings"))
     if entry is None:
         return _screen(bot, days, queue, key=key, notice=render.REVIEW_NO_TOPIC)
     await _query_log(bot).mark_reviewed(key, TAUGHT, group.question, entry.id)

@@ -30,6 +30,7 @@ from bot.querylog import QueryLogUnavailable, reports
 from bot.querylog.chart import bar_chart
 from bot.querylog.replay import replay
 from bot.querylog.store import QueryLog
+from bot.service import NothingToLearn
 
 if TYPE_CHECKING:
     from bot.frontends.discord_bot.client import AllyBot
@@ -162,7 +163,11 @@ class Moderation(commands.Cog):
     async def resolve(
         self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 300], topic: str
     ) -> None:
-        entry = await self.bot.service.teach(question, topic)
+        try:
+            entry = await self.bot.service.teach(question, topic)
+        except NothingToLearn:
+            await say(interaction, render.nothing_learned_text(f"“{inert(question)}”"))
+            return
         if entry is None:
             await say(interaction, "Pick the topic from the list (start typing its title).")
             return
