@@ -88,6 +88,6 @@ def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 # Fitted by `python -m tools.evaluate --calibrate` on tests/data/questions_tune*.yaml; order as in FEATURES.
 CALIBRATION = Calibration(
-    bias=-5.3021,
-    weights=(0.8851, 1.0963, 2.1709, 0.048, 0.9266, 1.0015, 0.668, 1.4016, -1.8453, -5.0919, 2.3744, 1.8858),
+    bias=-6.056,
+    weights=(1.1834, 1.1961, 1.9908, 0.0602, 0.8736, 1.0013, 0.969, 1.4526, -1.5632, -5.0522, 2.0147, 2.4225),
 )
