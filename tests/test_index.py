@@ -1,10 +1,18 @@
-"""The title index on an index larger than its candidate pool, where its shortcuts apply."""
+"""The title index on an index larger than its candidate pool, and the word index's typo correction: where
+their shortcuts apply, they find what a plain scan finds."""
 
 from __future__ import annotations
 
-from bot.matching.index import TitleIndex
+from rapidfuzz import fuzz, process
+
+from bot.matching.index import TitleIndex, WordIndex
 
 LIMIT = 50
+BUNDLED_WORDS = """
+deterrence deterrent defence defense cooperation cooperative intelligence intelligent partnership partnerships
+partner sovereignty terrorism terrorist terrorists nato nation nations national alliance allied allies ally
+article treaty cyber hybrid nuclear conventional diplomacy diplomatic immunity exercises exercise interoperability
+"""
 
 
 def crowded_index() -> TitleIndex:
@@ -43,3 +51,16 @@ def test_a_misspelt_word_counts_for_the_closest_title_word_with_its_first_letter
     index = crowded_index()
     assert set(index.candidates("nuclaer sh", limit=LIMIT)) >= {590, 591, 592, 593, 594}
     assert not index.candidates("mnuclear", limit=LIMIT)  # a different first letter is not a typo fix
+
+
+def test_typo_correction_compares_only_lengths_that_can_reach_the_cutoff_and_finds_what_a_full_scan_finds():
+    """The length window is an optimisation only: the same word as comparing every known word of the same initial."""
+    vocabulary = sorted({w for w in BUNDLED_WORDS.split()})
+    index = WordIndex([vocabulary], [[]], summary_credit=0.0)
+    typed = ["deterence", "deterrrence", "cooperaton", "intellgence", "partnershp", "sovereinty", "nato", "terorism"]
+    typed += [word[:-cut] for word in vocabulary for cut in (1, 2, 3)] + [word + "es" for word in vocabulary]
+    for cutoff in (75.0, 85.0, 90.0):
+        for word in typed:
+            same_initial = [known for known in vocabulary if known[0] == word[0]]
+            found = process.extractOne(word, same_initial, scorer=fuzz.ratio, score_cutoff=cutoff)
+            assert index.correct(word, cutoff) == (found[0] if found else word), (word, cutoff)

@@ -59,10 +59,10 @@ class WordIndex:
         self._postings = {w: (full.get(w, empty), partial.get(w, empty)) for w in sorted(full.keys() | partial.keys())}
         self._entry_total = max(len(phrasing_words), 1)
         self._idf = {word: self._idf_of(word) for word in self._postings}
-        by_initial: defaultdict[str, list[str]] = defaultdict(list)
+        by_shape: defaultdict[tuple[str, int], list[str]] = defaultdict(list)
         for word in self._postings:  # alphabetical, so ties in typo correction always go the same way
-            by_initial[word[0]].append(word)
-        self._by_initial = dict(by_initial)
+            by_shape[_shape(word)].append(word)
+        self._by_shape = dict(by_shape)
 
     def _idf_of(self, word: str) -> float:
         return math.log(1 + self._entry_total / self._entry_count(word))
@@ -73,10 +73,10 @@ class WordIndex:
         The same as building the index again with those words, at the cost of the words changed.
         """
         changed = copy.copy(self)
-        changed._postings, changed._idf, changed._by_initial = (
+        changed._postings, changed._idf, changed._by_shape = (
             dict(self._postings),
             dict(self._idf),
-            dict(self._by_initial),
+            dict(self._by_shape),
         )
         entries_by_word: defaultdict[str, set[int]] = defaultdict(set)
         for index, words in added.items():
@@ -85,8 +85,8 @@ class WordIndex:
         for word, entries in entries_by_word.items():
             full, partial = changed._postings.get(word, (array("I"), array("I")))
             if word not in changed._postings:
-                same_initial = changed._by_initial[word[0]] = list(changed._by_initial.get(word[0], ()))
-                bisect.insort(same_initial, word)
+                same_shape = changed._by_shape[_shape(word)] = list(changed._by_shape.get(_shape(word), ()))
+                bisect.insort(same_shape, word)
             changed._postings[word] = (
                 array("I", sorted(entries.union(full))),
                 array("I", (index for index in partial if index not in entries)),  # full credit replaces partial
@@ -101,8 +101,18 @@ class WordIndex:
         return self._idf.get(word)
 
     def correct(self, word: str, cutoff: float) -> str:
-        """The known word closest to ``word`` by ``fuzz.ratio`` (at least ``cutoff``) with the same first letter."""
-        candidates = self._by_initial.get(word[0], ())
+        """The known word closest to ``word`` by ``fuzz.ratio`` (at least ``cutoff``) with the same first letter.
+
+        Only words of a length that can reach ``cutoff`` are compared (``fuzz.ratio`` is at most
+        ``200 x shorter / (sum of the lengths)``): at 50,000 entries, with invented names in the
+        vocabulary, comparing every word of the same initial took 1.6 ms a misspelt word.
+        """
+        share = cutoff / 100
+        shortest = math.ceil(len(word) * share / (2 - share) - 1e-9)  # the tolerance keeps a length at the bound
+        longest = math.floor(len(word) * (2 - share) / share + 1e-9)
+        candidates = [
+            known for length in range(shortest, longest + 1) for known in self._by_shape.get((word[0], length), ())
+        ]
         found = process.extractOne(word, candidates, scorer=fuzz.ratio, score_cutoff=cutoff) if candidates else None
         return found[0] if found else word
 
@@ -127,6 +137,11 @@ class WordIndex:
     def _entry_count(self, word: str) -> int:
         full, partial = self._postings[word]
         return len(full) + len(partial)
+
+
+def _shape(word: str) -> tuple[str, int]:
+    """What typo correction sorts the vocabulary by: the first letter, which a misspelling keeps, and the length."""
+    return word[0], len(word)
 
 
 def best_covered(coverage: Coverage, count: int) -> list[tuple[int, float]]:
