@@ -40,7 +40,7 @@ QUESTIONS_DIR = PROJECT_ROOT / "tests" / "data"
 TUNE_FILE = QUESTIONS_DIR / "questions_tune.yaml"
 TUNE_FILES = (TUNE_FILE, QUESTIONS_DIR / "questions_tune_extra.yaml")
 HOLDOUT_FILE = QUESTIONS_DIR / "questions_holdout.yaml"
-HOLDOUT_FILES = (HOLDOUT_FILE, QUESTIONS_DIR / "questions_fresh.yaml")
+HOLDOUT_FILES = (HOLDOUT_FILE, QUESTIONS_DIR / "questions_fresh.yaml", QUESTIONS_DIR / "questions_fresh2.yaml")
 WRONG_LIMIT = 2.0  # the operating point: at most this share (%) of all questions answered wrongly
 TRAINING_CANDIDATES = 3  # candidates per question the calibration learns from
 # What a "did you mean" is worth against a direct answer or a plain "no answer" when choosing the thresholds:
