@@ -49,18 +49,18 @@ def test_question_set_shape(bundled_kb):
 
 
 def test_no_regression_below_measured_accuracy(whole_set):
-    """Floors at the latest measured figures on all 1,317 questions
-    (answered right 89.9, top-1 89.9, rejected 92.0, wrong 2.1); raise them as they improve."""
+    """Floors at the latest measured figures on all 1,802 questions
+    (answered right 89.2, top-1 89.2, rejected 93.4, wrong 2.1); raise them as they improve."""
     rates = whole_set.rates()
-    assert rates["answered_right"] >= 89.5
-    assert rates["top1"] >= 89.5
-    assert rates["rejected"] >= 91.5
+    assert rates["answered_right"] >= 88.8
+    assert rates["top1"] >= 88.8
+    assert rates["rejected"] >= 93.0
     assert rates["wrong"] <= 2.3
 
 
 def test_issue_accuracy_thresholds(bundled_kb):
     """The knowledge-base issue's bar on the 598 questions it was set on, which may only ever be raised
-    (measured: top-1 92.4, answered right 92.4, rejected 93.9, wrong 1.8)."""
+    (now 595 of them; measured: top-1 92.8, answered right 92.8, rejected 97.3, wrong 1.2)."""
     questions = load_questions(TUNE_FILE) + load_questions(HOLDOUT_FILE)
     rates = evaluate(matcher_decider(Matcher(bundled_kb)), questions)["all"].rates()
     assert rates["top1"] >= 90.0

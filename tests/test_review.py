@@ -352,17 +352,17 @@ async def test_one_group_per_intent_split_by_best_candidate(bundled_bot):
 
 async def test_near_identical_wordings_with_different_best_candidates_are_two_groups(bundled_bot):
     """One wording cluster, two intents to the matcher: one group each (a group by wording alone would hold both)."""
-    asked = [("How does US policy shape NATO's strategic direction?", 1, True)] * 2
-    asked.append(("when did US policy shape NATO's direction", 2, False))  # unanswered: asks for a date
+    asked = [("How does US policy shape NATO's direction?", 1, True)] * 2  # answered, and voted down
+    asked.append(("what year did US policy shape NATO's direction", 2, False))  # unanswered: asks for a date
     ask_all(bundled_bot.service, asked)
     await bundled_bot.log.flush()
     shown = await open_review(bundled_bot)
     first = described(shown)
     second = described(await press(bundled_bot, shown, "skip"))
     assert shown["embeds"][0]["title"] == "Gap 1 of 2 · last 30 days"
-    assert "**How does US policy shape NATO's strategic direction?**" in first and "Asked **2 times**" in first
+    assert "**How does US policy shape NATO's direction?**" in first and "Asked **2 times**" in first
     assert "Other phrasings" not in first and "1. How U.S. policy shapes NATO" in first
-    assert "**when did US policy shape NATO's direction**" in second and "Other phrasings" not in second
+    assert "**what year did US policy shape NATO's direction**" in second and "Other phrasings" not in second
 
 
 async def test_teach_counts_every_time_a_wording_was_asked(bot):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bot.matching.confidence import CALIBRATION, FEATURES, Evidence, fit
-from bot.matching.matcher import Matcher
+from bot.matching.matcher import Matcher, Thresholds
 from bot.matching.semantic import SemanticIndex, shared_embedder
 from tools.evaluate import TUNE_FILES, calibrate, load_sets
 
@@ -74,7 +74,8 @@ def test_fit_learns_which_signal_separates_right_from_wrong():
 
 def test_the_shipped_calibration_is_the_one_the_tuning_sets_give(bundled_kb):
     """Re-fits the decision model: fails when the knowledge base or the matcher changed and nobody re-calibrated."""
-    calibration, _, _ = calibrate(Matcher(bundled_kb), load_sets(TUNE_FILES))
+    calibration, thresholds, _ = calibrate(Matcher(bundled_kb), load_sets(TUNE_FILES))
+    assert thresholds == Thresholds(), "the default thresholds are the chosen operating point"
     assert calibration.bias == pytest.approx(CALIBRATION.bias, abs=0.02), "run: python -m tools.evaluate --calibrate"
     assert calibration.weights == pytest.approx(CALIBRATION.weights, abs=0.02)
 

@@ -88,6 +88,6 @@ def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 # Fitted by `python -m tools.evaluate --calibrate` on tests/data/questions_tune*.yaml; order as in FEATURES.
 CALIBRATION = Calibration(
-    bias=-6.056,
-    weights=(1.1834, 1.1961, 1.9908, 0.0602, 0.8736, 1.0013, 0.969, 1.4526, -1.5632, -5.0522, 2.0147, 2.4225),
+    bias=-6.1089,
+    weights=(1.4815, 1.6916, 0.9215, 0.5215, 0.6293, 0.6774, 0.7658, 1.7239, -1.4112, -4.5457, 1.4845, 2.0408),
 )
