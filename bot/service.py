@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.model import Entry, KnowledgeBase
-from bot.matching.matcher import Match, Matcher, Outcome, Scored, Thresholds
+from bot.matching.matcher import Match, Matcher, Outcome, Scored, Thresholds, content_tokens
 from bot.matching.snapshots import Snapshots
 from bot.pacing import Pacer
 from bot.querylog import QueryLogUnavailable
@@ -338,7 +338,7 @@ class AnswerService:
             if entry is None:
                 return None
             normalized = {text: matcher.normalize(text) for text in phrasings}
-            texts = [text for text, words in normalized.items() if matcher.query_tokens(words)]
+            texts = [text for text, words in normalized.items() if content_tokens(words)]
             if not texts:
                 raise NothingToLearn(f"no word the matcher reads in {len(phrasings)} phrasing(s) for {entry.id}")
             for text in texts:

@@ -60,7 +60,7 @@ class WordIndex:
         self._entry_total = max(len(phrasing_words), 1)
         self._idf = {word: self._idf_of(word) for word in self._postings}
         by_shape: defaultdict[tuple[str, int], list[str]] = defaultdict(list)
-        for word in self._postings:  # alphabetical, so ties in typo correction always go the same way
+        for word in self._postings:  # alphabetical in each bucket: typo-correction ties go shortest, then first
             by_shape[_shape(word)].append(word)
         self._by_shape = dict(by_shape)
 
@@ -145,7 +145,8 @@ def _shape(word: str) -> tuple[str, int]:
 
 
 def best_covered(coverage: Coverage, count: int) -> list[tuple[int, float]]:
-    """The ``count`` entries with the most coverage (ties: lower index first), most first, with their coverage."""
+    """The ``count`` entries with the most coverage, most first (equal coverage: lower index first), with their
+    coverage. Which of several entries tied at the cut are kept is numpy's partition's choice."""
     touched = np.flatnonzero(coverage)
     if len(touched) > count:
         touched = touched[np.argpartition(-coverage[touched], count - 1)[:count]]

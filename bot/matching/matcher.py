@@ -24,7 +24,7 @@ how well one threshold separates right answers from out-of-scope questions.
    word, so "what is the capital of Australia" explains nothing; a question that
    asks for a figure, date, office-holder, piece of equipment or list of members
    (``ASKS_FOR_SPECIFICS``, which the knowledge base never holds) carries one more
-   unknown word's weight (+1.5 points of rejection, no loss in top-1). Only the
+   unknown word's weight (measured beside ``ASKS_FOR_SPECIFICS`` below). Only the
    ``candidate_limit`` best-covered entries go on to step 3, keeping the cost flat
    as the knowledge base grows.
 3. **Phrasing similarity.** rapidfuzz ``token_sort_ratio`` between the question's
